@@ -1,0 +1,182 @@
+# vfioscope build, in the libbpf-bootstrap manner: quiet rules (V=1 for the commands),
+# BPF objects with clang -target bpf, a vmlinux.h from this host's BTF in the build folder,
+# skeletons from bpftool, libvfioscope.a and the vfioscope command.
+#
+# Files are found by name, so adding a module needs no Makefile edit:
+#   bpf/NAME.bpf.c          -> build/bpf/NAME.bpf.o, build/NAME.skel.h
+#   user/lib/NAME.c         -> libvfioscope.a
+#   user/cmd/NAME.c         -> the vfioscope command
+#   tests/unit/test_NAME.c  -> build/tests/unit/test_NAME (cmocka)
+#   tests/bpf/test_NAME.c   -> build/tests/bpf/test_NAME (cmocka, host kernel)
+#   tests/vm/src/NAME.c     -> build/tests/vm/NAME (programs run inside the guest)
+#   bench/NAME.c            -> build/bench/NAME
+
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+ARCH := x86
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+	MAKEFLAGS += --no-print-directory
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
+# libbpf is linked statically: the guest runs the host's binaries, and the tool then depends
+# on no particular libbpf.so version at run time.
+LIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lmicrohttpd -lpthread -lm
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -g -O2
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) $(LIBBPF_CFLAGS) \
+	-DVFIOSCOPE_VERSION='"$(VERSION)"' -MMD -MP
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CMD_SRCS := $(wildcard user/cmd/*.c)
+CMD_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
+UNIT_ASAN := $(patsubst tests/unit/%.c,$(OUTPUT)/asan/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(BPFT_SRCS))
+VMP_SRCS := $(wildcard tests/vm/src/*.c)
+VMP_BINS := $(patsubst tests/vm/src/%.c,$(OUTPUT)/tests/vm/%,$(VMP_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+LIBVFIOSCOPE := $(OUTPUT)/libvfioscope.a
+VFIOSCOPE := $(OUTPUT)/vfioscope
+DEPS_STAMP := $(OUTPUT)/.deps-ok
+
+.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 asan demo bench \
+	format format-check kmod
+
+all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS)
+
+# The install step is the project's own: a fresh machine needs nothing done by hand.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps
+	$(call msg,DEPS,scripts/deps)
+	$(Q)mkdir -p $(OUTPUT) && scripts/deps && touch $@
+
+$(OUTPUT)/vmlinux.h: | $(DEPS_STAMP)
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h $(wildcard bpf/*.bpf.h) include/vfioscope/events.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-Iinclude -I$(OUTPUT) -Ibpf -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+# Every user object may include a skeleton: generate them all first.
+$(OUTPUT)/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(LIBVFIOSCOPE): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/asan/libvfioscope.a: $(patsubst %.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(VFIOSCOPE): $(CMD_OBJS) $(LIBVFIOSCOPE)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(UNIT_BINS): $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(LIBVFIOSCOPE)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lcmocka -o $@
+
+$(UNIT_ASAN): $(OUTPUT)/asan/%: $(OUTPUT)/asan/tests/unit/%.o $(OUTPUT)/asan/libvfioscope.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -lcmocka -o $@
+
+$(BPFT_BINS): $(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(LIBVFIOSCOPE)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lcmocka -o $@
+
+# Guest-side test programs use the plain uAPI only (no libvfioscope), so the kernel and the
+# test device are checked independently of our library.
+$(VMP_BINS): $(OUTPUT)/tests/vm/%: tests/vm/src/%.c $(wildcard tests/vm/src/*.h) | $(DEPS_STAMP)
+	$(call msg,BINARY,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Itests/vm/src $< -o $@
+
+$(BENCH_BINS): $(OUTPUT)/bench/%: $(OUTPUT)/bench/%.o $(LIBVFIOSCOPE)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# The reference DMA-logging device, built against each guest kernel's headers.
+kmod: | $(DEPS_STAMP)
+	$(Q)tests/kmod/build $(OUTPUT)/kmod
+
+TIER := tests/run-tier
+
+# Every tier runs even when an earlier one failed; tests/summary prints one line per tier and
+# fails if any tier did.
+test: all
+	$(Q)rm -rf $(OUTPUT)/results
+	-$(Q)$(TIER) unit $(UNIT_BINS)
+	-$(Q)$(TIER) bpf $(BPFT_BINS) $(wildcard tests/bpf/*.sh)
+	-$(Q)$(MAKE) kmod
+	-$(Q)tests/vm/run-all $(VM_KERNELS)
+	$(Q)tests/summary $(OUTPUT)/results
+
+test-unit: $(UNIT_BINS)
+	$(Q)$(TIER) unit $(UNIT_BINS)
+
+test-bpf: $(VFIOSCOPE) $(BPFT_BINS)
+	$(Q)$(TIER) bpf $(BPFT_BINS) $(wildcard tests/bpf/*.sh)
+
+test-vm: all kmod
+	$(Q)tests/vm/run-all $(VM_KERNELS)
+
+test-vm-6.1: all kmod
+	$(Q)tests/vm/run-all 6.1
+
+test-vm-6.12: all kmod
+	$(Q)tests/vm/run-all 6.12
+
+asan: $(UNIT_ASAN)
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(TIER) asan $(UNIT_ASAN)
+
+demo: all kmod
+	$(Q)scripts/demo
+
+bench: $(BENCH_BINS) $(VFIOSCOPE)
+	$(Q)scripts/bench
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "vfioscope/log.h"
+
+int verbosity;
+
+static const struct cmd commands[] = {
+	{ "info", cmd_info, "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: vfioscope [-v] <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\n'vfioscope <command> --help' for the options of one command.\n");
+}
+
+static void log_stderr(enum vfioscope_log_level level, const char *msg, void *ctx)
+{
+	static const char *const prefix[] = { "error", "warning", "info", "debug" };
+
+	if ((int)level > VFIOSCOPE_LOG_WARN + verbosity)
+		return;
+	fprintf(stderr, "vfioscope: %s: %s\n", prefix[level], msg);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			verbosity++;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("vfioscope %s\n", VFIOSCOPE_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "vfioscope: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	vfioscope_log_set(log_stderr, NULL);
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].run(argc - i, argv + i);
+	fprintf(stderr, "vfioscope: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return 2;
+}
