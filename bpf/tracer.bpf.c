@@ -105,6 +105,11 @@ struct {
 	__type(value, __u64);
 } kstats SEC(".maps");
 
+/* zero values to insert (never written) */
+static struct vfs_file zero_file;
+static struct vfs_container zero_ctr;
+static struct vfs_session zero_sess;
+
 /* Number of files in `files`: close() in syscall mode looks no further while it is 0. */
 __u64 nr_files;
 
@@ -178,7 +183,6 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 {
 	__u64 key = (__u64)f;
 	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
-	struct vfs_file init = {};
 	bool hook = false;
 
 	if (fi)
@@ -187,18 +191,20 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 		kind = classify_file(f, &hook);
 	if (kind == VFS_KIND_UNKNOWN)
 		return NULL;
-	init.kind = kind;
-	init.flags = hook ? VFS_FILE_TEST_HOOK : 0;
-	init.first_ns = bpf_ktime_get_ns();
-	init.fd = -1;
-	fill_file_name(&init, f);
-	if (bpf_map_update_elem(&files, &key, &init, BPF_NOEXIST) == 0)
+	/* insert zeroes from .bss and fill in place: BPF stack is scarce (512 bytes, shared
+	 * with the for_each callbacks on 6.1) */
+	if (bpf_map_update_elem(&files, &key, &zero_file, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(&nr_files, 1);
 	fi = bpf_map_lookup_elem(&files, &key);
 	if (!fi) {
 		count_lost(VFS_LOST_STATE);
 		return NULL;
 	}
+	fi->kind = kind;
+	fi->flags = hook ? VFS_FILE_TEST_HOOK : 0;
+	fi->first_ns = bpf_ktime_get_ns();
+	fi->fd = -1;
+	fill_file_name(fi, f);
 found:
 	fi->tgid = bpf_get_current_pid_tgid() >> 32;
 	if (fd >= 0)
@@ -321,16 +327,23 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 
 /* ---- the mirror ---- */
 
-struct rebuild_ctx {
-	__u64 file;
-	__u32 ioas;
-	bool any_ioas; /* purge every IOAS of the file */
-	__u64 lo, hi; /* inclusive range to remove */
-	bool remove;
-	struct vfs_container sum;
+/* what is left of a container: the summary fields of struct vfs_container */
+struct summary {
+	__u64 mapped_bytes, mappings;
+	__u64 min32, max32, min64, max64;
 };
 
-static __always_inline void widen(struct vfs_container *c, __u64 iova, __u64 size)
+struct rebuild_ctx {
+	__u64 file;
+	__u64 lo, hi; /* inclusive range to remove */
+	__u32 ioas;
+	__u8 any_ioas; /* purge every IOAS of the file */
+	__u8 remove;
+	__u16 pad;
+	struct summary sum;
+};
+
+static __always_inline void widen(struct summary *c, __u64 iova, __u64 size)
 {
 	__u64 end = iova + size - 1;
 
@@ -369,18 +382,19 @@ static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, boo
 {
 	struct vfs_ctr_key key = { .file = file, .ioas = ioas };
 	struct vfs_container *c = bpf_map_lookup_elem(&containers, &key);
-	struct vfs_container init = {};
 
 	if (c || !create_partial)
 		return c;
-	init.flags = VFS_CTR_PARTIAL;
-	init.first_ns = bpf_ktime_get_ns();
-	init.tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	bpf_map_update_elem(&containers, &key, &init, BPF_NOEXIST);
+	bpf_map_update_elem(&containers, &key, &zero_ctr, BPF_NOEXIST);
 	c = bpf_map_lookup_elem(&containers, &key);
-	if (!c)
+	if (!c) {
 		count_lost(VFS_LOST_STATE);
+		return NULL;
+	}
+	c->flags = VFS_CTR_PARTIAL;
+	c->first_ns = bpf_ktime_get_ns();
+	c->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
 	return c;
 }
 
@@ -388,7 +402,7 @@ static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, boo
  * and recompute the container's summary from what is left. */
 static __always_inline void ctr_unmap(__u64 file, __u32 ioas, __u64 lo, __u64 hi)
 {
-	struct rebuild_ctx rc = { .file = file, .ioas = ioas, .lo = lo, .hi = hi, .remove = true };
+	struct rebuild_ctx rc = { .file = file, .ioas = ioas, .lo = lo, .hi = hi, .remove = 1 };
 	struct vfs_container *c = ctr_get(file, ioas, true);
 
 	bpf_for_each_map_elem(&mappings, rebuild_cb, &rc, 0);
@@ -421,7 +435,8 @@ static __always_inline void ctr_map(__u64 file, __u32 ioas, __u64 vaddr, __u64 i
 		c->flags |= VFS_CTR_INCOMPLETE;
 		return;
 	}
-	widen(c, iova, size);
+	/* struct vfs_container starts with the summary fields, in the same order */
+	widen((struct summary *)c, iova, size);
 }
 
 static __always_inline void ctr_update_vaddr(__u64 file, __u64 iova, __u64 vaddr)
@@ -471,15 +486,16 @@ static __always_inline struct vfs_session *sess_get(__u64 file, __u32 id, __u32 
 {
 	struct vfs_sess_key key = { .file = file, .id = id, .method = method };
 	struct vfs_session *s = bpf_map_lookup_elem(&sessions, &key);
-	struct vfs_session init = {};
 
 	if (s)
 		return s;
-	init.tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_map_update_elem(&sessions, &key, &init, BPF_NOEXIST);
+	bpf_map_update_elem(&sessions, &key, &zero_sess, BPF_NOEXIST);
 	s = bpf_map_lookup_elem(&sessions, &key);
-	if (!s)
+	if (!s) {
 		count_lost(VFS_LOST_STATE);
+		return NULL;
+	}
+	s->tgid = bpf_get_current_pid_tgid() >> 32;
 	return s;
 }
 

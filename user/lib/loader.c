@@ -13,9 +13,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "tracer.skel.h"
 #include "vfioscope/loader.h"
 #include "vfioscope/log.h"
+/* after events.h (through loader.h): the skeleton names its types */
+#include "tracer.skel.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
 
@@ -201,13 +202,15 @@ static void kernel_view_load(struct kernel_view *kv)
 
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[512];
+	static char buf[65536];
+	char *line, *save = NULL;
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
+	/* verifier logs arrive as one multi-line message */
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
-	pr_debug("libbpf: %s", buf);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		pr_debug("libbpf: %s", line);
 	return 0;
 }
 
