@@ -499,10 +499,10 @@ static __always_inline struct vfs_session *sess_get(__u64 file, __u32 id, __u32 
 	return s;
 }
 
-static __always_inline void sess_report(struct vfs_session *s, struct vfs_event *ev, __u64 iova,
-					__u64 length, __u64 pgsize, __u64 bitmap_bytes)
+static __always_inline void sess_report(struct vfs_session *s, struct vfs_event *ev, bool ok,
+					__u64 iova, __u64 length, __u64 pgsize, __u64 bitmap_bytes)
 {
-	if (ev->ret < 0) {
+	if (!ok) {
 		s->report_errors++;
 	} else {
 		s->reports++;
@@ -590,7 +590,8 @@ static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 		/* header, then iova, size, bitmap {pgsize, size, data} */
 		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
 		if (s)
-			sess_report(s, ev, rd64(in, 8), rd64(in, 16), rd64(in, 24), rd64(in, 32));
+			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
+				    rd64(in, 32));
 		break;
 	case VFS_OP_GROUP_SET_CONTAINER:
 		if (!ok)
@@ -640,7 +641,7 @@ static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 		/* header, then iova, length, page_size, bitmap */
 		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
 		if (s)
-			sess_report(s, ev, rd64(in, 8), rd64(in, 16), rd64(in, 24),
+			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
 				    bitmap_bytes(rd64(in, 16), rd64(in, 24)));
 		break;
 	case VFS_OP_IOAS_ALLOC:
@@ -705,7 +706,7 @@ static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 		/* size, hwpt_id, flags, reserved, iova, length, page_size, data */
 		s = sess_get(ctr, rd32(in, 4), VFS_DIRTY_HWPT);
 		if (s)
-			sess_report(s, ev, rd64(in, 16), rd64(in, 24), rd64(in, 32),
+			sess_report(s, ev, ok, rd64(in, 16), rd64(in, 24), rd64(in, 32),
 				    bitmap_bytes(rd64(in, 24), rd64(in, 32)));
 		break;
 	}
