@@ -610,7 +610,12 @@ static struct file *edu_step_state(struct edu_vdev *ev, enum vfio_device_mig_sta
 		ret = migf->len == sizeof(migf->state) ? edu_load_regs(ev, &migf->state) : -EINVAL;
 		mutex_unlock(&migf->lock);
 		edu_migf_disable(&ev->resuming_migf);
-		return ret ? ERR_PTR(ret) : NULL;
+		if (ret) {
+			/* Half-loaded registers: only a reset or a reopen recovers. */
+			ev->mig_state = VFIO_DEVICE_STATE_ERROR;
+			return ERR_PTR(ret);
+		}
+		return NULL;
 	}
 	/* vfio_mig_get_next_state() only hands us the arcs above. */
 	WARN_ON_ONCE(1);
