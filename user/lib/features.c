@@ -15,6 +15,7 @@
 
 #include "probe.skel.h"
 #include "vfioscope/features.h"
+#include "vfioscope/loader.h"
 #include "vfioscope/log.h"
 
 static const char *const module_names[VFIOSCOPE_MODS] = {
@@ -281,6 +282,18 @@ static void choose_tracer(struct vfioscope_features *f)
 		sizeof(f->tracer_reason) - strlen(f->tracer_reason) - 1);
 }
 
+/* What the tracer's loader really chooses: it loads and attaches, then lets go. */
+static void confirm_tracer(struct vfioscope_features *f)
+{
+	struct tracer *t;
+
+	if (tracer__new(NULL, &t))
+		return; /* keep the probes' verdict */
+	f->tracer_mode = tracer__mode(t);
+	snprintf(f->tracer_reason, sizeof(f->tracer_reason), "%s", tracer__reason(t));
+	tracer__free(t);
+}
+
 static void probe_caps(struct vfioscope_features *f)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -307,6 +320,7 @@ int vfioscope_features__probe(struct vfioscope_features *f)
 	probe_caps(f);
 	probe_progs(f);
 	choose_tracer(f);
+	confirm_tracer(f);
 	return 0;
 }
 
