@@ -29,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROUNDS 5
-#define TRACEFS "/sys/kernel/tracing"
+#define ROUNDS	      5
+#define TRACEFS	      "/sys/kernel/tracing"
 #define TRACEFS_MAGIC 0x74726163
 
 static int vfio_fd;
@@ -148,8 +148,8 @@ static pid_t spawn_strace(void)
 	snprintf(pidstr, sizeof(pidstr), "%d", getpid());
 	pid = fork();
 	if (pid == 0) {
-		execlp("strace", "strace", "-q", "-e", "trace=ioctl", "-o", "/dev/null", "-p", pidstr,
-		       (char *)NULL);
+		execlp("strace", "strace", "-q", "-e", "trace=ioctl", "-o", "/dev/null", "-p",
+		       pidstr, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && !traced_by_someone(); i++)
@@ -174,8 +174,9 @@ int main(int argc, char **argv)
 {
 	const char *vs = argc > 1 ? argv[1] : "build/vfioscope";
 	char dir[64], path[96];
-	struct result res[4] = { { "bare" }, { "vfioscope trace" }, { "bpftrace one-liner" },
-				 { "strace" } };
+	struct result res[4] = {
+		{ "bare" }, { "vfioscope trace" }, { "bpftrace one-liner" }, { "strace" }
+	};
 	bool mounted_tracefs = false;
 	struct statfs st;
 	pid_t pid;
@@ -211,10 +212,12 @@ int main(int argc, char **argv)
 		}
 	}
 	{
-		char *a[] = { "bpftrace", "-e",
-			      "tracepoint:raw_syscalls:sys_enter /args->id == 16 && "
-			      "(args->args[1] & 0xffffff00) == 0x3b00/ { @[args->args[1]] = count(); }",
-			      NULL };
+		char *a[] = {
+			"bpftrace", "-e",
+			"tracepoint:raw_syscalls:sys_enter /args->id == 16 && "
+			"(args->args[1] & 0xffffff00) == 0x3b00/ { @[args->args[1]] = count(); }",
+			NULL
+		};
 
 		pid = spawn_until(a, false, "Attaching");
 		if (pid > 0) {
@@ -248,7 +251,8 @@ int main(int argc, char **argv)
 		       res[i].unrelated - res[0].unrelated);
 	}
 	if (res[1].ok) {
-		double add_v = res[1].vfio - res[0].vfio, add_u = res[1].unrelated - res[0].unrelated;
+		double add_v = res[1].vfio - res[0].vfio,
+		       add_u = res[1].unrelated - res[0].unrelated;
 
 		printf("ratios:\n");
 		printf("  unrelated syscall under vfioscope / bare: %.3f\n",

@@ -625,10 +625,15 @@ static void test_errors_and_latency_histogram_are_aggregated(void **state)
 	drain();
 }
 
-static void test_ring_buffer_losses_are_counted(void **state)
+static void test_ring_buffer_losses_are_counted_and_the_mirror_rebuilt(void **state)
 {
 	uint64_t lost[VFS_LOST_REASONS];
 	int fd = open_fake("vfio/vfio");
+	struct mirror *m;
+
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__refresh(m, tr), 1); /* first load */
+	assert_int_equal(mirror__refresh(m, tr), 0); /* nothing lost since */
 
 	/* 1 MiB of ring holds about 2500 events; nobody consumes while we call */
 	for (int i = 0; i < 6000; i++)
@@ -636,6 +641,9 @@ static void test_ring_buffer_losses_are_counted(void **state)
 	assert_int_equal(tracer__lost(tr, lost), 0);
 	assert_true(lost[VFS_LOST_RINGBUF] > 0);
 	assert_true(tracer__lost_total(tr) >= lost[VFS_LOST_RINGBUF]);
+	assert_int_equal(mirror__refresh(m, tr), 1);
+	assert_int_equal(mirror__resyncs(m), 1);
+	mirror__free(m);
 	close(fd);
 	drain();
 }
@@ -656,7 +664,7 @@ int main(void)
 		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),
 		cmocka_unit_test(test_exited_process_leaves_no_state),
 		cmocka_unit_test(test_errors_and_latency_histogram_are_aggregated),
-		cmocka_unit_test(test_ring_buffer_losses_are_counted),
+		cmocka_unit_test(test_ring_buffer_losses_are_counted_and_the_mirror_rebuilt),
 	};
 
 	if (geteuid() != 0) {

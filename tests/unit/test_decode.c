@@ -16,8 +16,12 @@
 
 static struct vfs_event map_event(void)
 {
-	struct vfs_event ev = { .pid = 42, .kind = VFS_KIND_CONTAINER, .op = VFS_OP_MAP_DMA,
-				.cmd = VFIO_IOMMU_MAP_DMA, .fd = 5, .latency_ns = 1500 };
+	struct vfs_event ev = { .pid = 42,
+				.kind = VFS_KIND_CONTAINER,
+				.op = VFS_OP_MAP_DMA,
+				.cmd = VFIO_IOMMU_MAP_DMA,
+				.fd = 5,
+				.latency_ns = 1500 };
 	struct vfio_iommu_type1_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
@@ -69,8 +73,7 @@ static void test_0x3b75_means_dirty_pages_on_a_container_and_feature_on_a_device
 	assert_int_equal(vfs_op_classify(VFS_KIND_GROUP, 0x3b75, report), VFS_OP_UNKNOWN);
 	/* iommufd's VFIO compatibility answers no DIRTY_PAGES */
 	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, 0x3b75, 1), VFS_OP_UNKNOWN);
-	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, VFIO_IOMMU_MAP_DMA, 0),
-			 VFS_OP_MAP_DMA);
+	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, VFIO_IOMMU_MAP_DMA, 0), VFS_OP_MAP_DMA);
 }
 
 static void test_0x3b70_means_get_info_on_a_container_and_hot_reset_info_on_a_device(void **s)
@@ -92,8 +95,7 @@ static void test_other_ioctl_types_and_unknown_kinds_are_unknown(void **state)
 {
 	assert_false(vfs_cmd_is_vfio_type(0x5401)); /* TCGETS */
 	assert_false(vfs_cmd_is_vfio_type(0x80083b64)); /* ';' with direction bits */
-	assert_int_equal(vfs_op_classify(VFS_KIND_UNKNOWN, VFIO_IOMMU_MAP_DMA, 0),
-			 VFS_OP_UNKNOWN);
+	assert_int_equal(vfs_op_classify(VFS_KIND_UNKNOWN, VFIO_IOMMU_MAP_DMA, 0), VFS_OP_UNKNOWN);
 	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, 0x3b80 + 0x40, 0), VFS_OP_UNKNOWN);
 }
 
@@ -163,7 +165,8 @@ static void test_failed_call_shows_errno_and_no_results(void **state)
 
 static void test_unmap_result_is_read_at_exit(void **state)
 {
-	struct vfs_event ev = { .kind = VFS_KIND_CONTAINER, .op = VFS_OP_UNMAP_DMA,
+	struct vfs_event ev = { .kind = VFS_KIND_CONTAINER,
+				.op = VFS_OP_UNMAP_DMA,
 				.flags = VFS_EV_OUT_VALID };
 	struct vfio_iommu_type1_dma_unmap in = { .argsz = sizeof(in), .iova = 0, .size = ~0ULL },
 					  out = in;
@@ -224,8 +227,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classifier_uses_the_uapi_numbers),
-		cmocka_unit_test(test_0x3b75_means_dirty_pages_on_a_container_and_feature_on_a_device),
-		cmocka_unit_test(test_0x3b70_means_get_info_on_a_container_and_hot_reset_info_on_a_device),
+		cmocka_unit_test(
+			test_0x3b75_means_dirty_pages_on_a_container_and_feature_on_a_device),
+		cmocka_unit_test(
+			test_0x3b70_means_get_info_on_a_container_and_hot_reset_info_on_a_device),
 		cmocka_unit_test(test_dirty_pages_with_several_flags_is_not_a_sub_command),
 		cmocka_unit_test(test_other_ioctl_types_and_unknown_kinds_are_unknown),
 		cmocka_unit_test(test_op_names_are_unique_and_round_trip),

@@ -12,7 +12,8 @@
 
 static void test_ranges_split_at_4gib(void **state)
 {
-	struct mirror_mapping m[] = { { 0x0, 0xa0000 }, { 0x100000, 0x7ff00000 },
+	struct mirror_mapping m[] = { { 0x0, 0xa0000 },
+				      { 0x100000, 0x7ff00000 },
 				      { 0x100000000ULL, 0x80000000ULL } };
 	struct mirror_ranges r;
 
