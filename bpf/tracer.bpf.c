@@ -27,26 +27,23 @@
  * treat the kernel's refusal of such ioctls as success, so the mirror can be exercised on a
  * host without VFIO. Files it classifies carry VFS_FILE_TEST_HOOK. */
 const volatile bool test_hook = false;
+/* Stream one event per call to the ring buffer (`trace`); off when only the mirror and the
+ * aggregates are read (`state`, the exporter). */
+const volatile bool emit_events = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 1 << 20); /* RINGBUF_BYTES */
 } events SEC(".maps");
 
-/* calls between entry and exit, by thread id */
+/* the call between entry and exit, per thread: built in place, no copy, no hash (ts_ns != 0
+ * while a call is in flight) */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct vfs_event);
 } inflight SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct vfs_event);
-} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -184,6 +181,7 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 	__u64 key = (__u64)f;
 	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
 	bool hook = false;
+	__u32 tgid;
 
 	if (fi)
 		goto found;
@@ -206,10 +204,13 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 	fi->fd = -1;
 	fill_file_name(fi, f);
 found:
-	fi->tgid = bpf_get_current_pid_tgid() >> 32;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (fi->tgid != tgid || !fi->comm[0]) {
+		fi->tgid = tgid;
+		bpf_get_current_comm(fi->comm, sizeof(fi->comm));
+	}
 	if (fd >= 0)
 		fi->fd = fd;
-	bpf_get_current_comm(fi->comm, sizeof(fi->comm));
 	return fi;
 }
 
@@ -281,7 +282,7 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 				    __u8 source)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, zero = 0;
+	__u32 tid = (__u32)id;
 	struct vfs_file *fi;
 	struct vfs_event *ev;
 
@@ -291,10 +292,14 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 	if (!fi)
 		return 0;
 	fi->ioctls++;
-	ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!ev)
+	ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev) {
+		count_lost(VFS_LOST_INFLIGHT);
 		return 0;
-	__builtin_memset(ev, 0, sizeof(*ev));
+	}
+	/* out[] and ranges[] are read only when their flag says so */
+	__builtin_memset(ev, 0, offsetof(struct vfs_event, out));
 	ev->file = (__u64)f;
 	ev->kind = fi->kind;
 	ev->cmd = cmd;
@@ -320,8 +325,6 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 		ev->ctx = g ? g->parent : 0;
 	}
 	ev->ts_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &tid, ev, BPF_ANY))
-		count_lost(VFS_LOST_INFLIGHT);
 	return 0;
 }
 
@@ -738,13 +741,22 @@ static __always_inline void account(struct vfs_event *ev)
 	}
 }
 
+#define RINGBUF_BYTES (1 << 20)
+
+static __always_inline __u64 rb_wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_BYTES / 4 ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline int on_exit(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vfs_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	__u32 size = offsetof(struct vfs_event, ranges);
 	bool ok;
 
-	if (!ev)
+	if (!ev || !ev->ts_ns)
 		return 0;
 	ev->ret = ret;
 	ev->latency_ns = bpf_ktime_get_ns() - ev->ts_ns;
@@ -756,65 +768,75 @@ static __always_inline int on_exit(long ret)
 		ok = ret >= 0;
 	mirror_update(ev, ok);
 	account(ev);
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
+	/* wake the reader only when the ring fills up: a wakeup per event costs more than the
+	 * rest of the call (the reader polls on a timer anyway) */
+	if (ev->flags & VFS_EV_RANGES)
+		size = sizeof(*ev);
+	if (emit_events && bpf_ringbuf_output(&events, ev, size, rb_wakeup_flag()))
 		count_lost(VFS_LOST_RINGBUF);
-	bpf_map_delete_elem(&inflight, &tid);
+	ev->ts_ns = 0;
 	return 0;
 }
 
 /* ---- syscall-level way in ---- */
 
-static __always_inline int sys_enter(struct pt_regs *regs, long id)
+static __always_inline int ioctl_enter(int fd, __u32 cmd, __u64 arg)
 {
-	__u32 cmd;
-	int fd;
-
-	if (id != NR_ioctl) {
-		if (id == NR_close && nr_files) {
-			struct file *f = fd_to_file(BPF_CORE_READ(regs, di));
-
-			if (f && file_last_ref(f))
-				file_release(f);
-		}
-		return 0;
-	}
-	cmd = BPF_CORE_READ(regs, si);
 	if (!vfs_cmd_is_vfio_type(cmd))
 		return 0;
-	fd = BPF_CORE_READ(regs, di);
-	return on_enter(fd_to_file(fd), VFS_KIND_UNKNOWN, cmd, BPF_CORE_READ(regs, dx), fd,
-			VFS_SRC_SYSCALL);
+	return on_enter(fd_to_file(fd), VFS_KIND_UNKNOWN, cmd, arg, fd, VFS_SRC_SYSCALL);
 }
 
-static __always_inline int sys_exit(struct pt_regs *regs, long ret)
+static __always_inline void close_enter(int fd)
 {
-	if (BPF_CORE_READ(regs, orig_ax) != NR_ioctl)
-		return 0;
-	return on_exit(ret);
+	struct file *f = fd_to_file(fd);
+
+	if (f && file_last_ref(f))
+		file_release(f);
 }
 
+/*
+ * The hot path of every syscall on the system: compare the id and leave. tp_btf reads the
+ * registers directly (a BTF pointer); raw_tp needs bpf_probe_read, after the id test only.
+ */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 {
-	return sys_enter(regs, id);
+	if (id == NR_ioctl)
+		return ioctl_enter(regs->di, regs->si, regs->dx);
+	if (id == NR_close && nr_files)
+		close_enter(regs->di);
+	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
-	return sys_exit(regs, ret);
+	if (regs->orig_ax != NR_ioctl)
+		return 0;
+	return on_exit(ret);
 }
 
 SEC("raw_tp/sys_enter")
 int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	return sys_enter((struct pt_regs *)ctx->args[0], ctx->args[1]);
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long id = ctx->args[1];
+
+	if (id == NR_ioctl)
+		return ioctl_enter(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+				   BPF_CORE_READ(regs, dx));
+	if (id == NR_close && nr_files)
+		close_enter(BPF_CORE_READ(regs, di));
+	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	return sys_exit((struct pt_regs *)ctx->args[0], ctx->args[1]);
+	if (BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax) != NR_ioctl)
+		return 0;
+	return on_exit(ctx->args[1]);
 }
 
 /* ---- file-handler way in ---- */
@@ -879,9 +901,10 @@ RELEASE_HOOKS(iommufd_fops_release)
 
 static __always_inline void bitmap_set_seen(__u64 length)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vfs_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 
+	if (ev && !ev->ts_ns)
+		ev = NULL;
 	kstat_add(VFS_KS_BITMAP_SET_CALLS, 1);
 	kstat_add(VFS_KS_BITMAP_SET_BYTES, length);
 	if (ev) {
@@ -892,9 +915,10 @@ static __always_inline void bitmap_set_seen(__u64 length)
 
 static __always_inline void pin_seen(long pages, bool pin)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct vfs_event *ev = bpf_map_lookup_elem(&inflight, &tid);
+	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
 
+	if (ev && !ev->ts_ns)
+		ev = NULL;
 	if (pages < 0)
 		return;
 	kstat_add(pin ? VFS_KS_PIN_CALLS : VFS_KS_UNPIN_CALLS, 1);

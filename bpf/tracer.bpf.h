@@ -35,17 +35,23 @@ static __always_inline bool file_last_ref(struct file *f)
 	return BPF_CORE_READ(f, f_ref.refcnt.counter) == 0;
 }
 
-/* fd -> struct file * of the current task, through current->files->fdt (CO-RE reads). */
+/* fd -> struct file * of the current task, through current->files->fdt. The task pointer is
+ * trusted BTF, so the walk is plain (CO-RE relocated) loads; only the array slot needs
+ * bpf_probe_read_kernel (no variable offsets into BTF pointers). */
 static __always_inline struct file *fd_to_file(int fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || !fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd < 0 || !files)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fdt = files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }

@@ -279,7 +279,7 @@ enum vfs_event_flags {
 	VFS_EV_TEST_HOOK = 1 << 4, /* the file's kind came from the test hook */
 };
 
-/* One traced call, emitted at exit. */
+/* One traced call, emitted at exit: the record is cut before ranges[] unless VFS_EV_RANGES. */
 struct vfs_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns() at exit */
 	__u64 latency_ns; /* entry -> exit */
@@ -298,14 +298,15 @@ struct vfs_event {
 	__u32 argsz; /* first u32 of the argument as read at entry */
 	__u32 nr_ranges;
 	char comm[16];
-	__u8 in[VFS_ARG_BYTES]; /* argument bytes at entry */
-	__u8 out[VFS_ARG_BYTES]; /* argument bytes at exit (VFS_EV_OUT_VALID) */
-	__u64 ranges[2 * VFS_LOG_RANGES]; /* (iova, length) pairs */
 	__u64 new_file; /* GET_DEVICE_FD: the device file created */
 	__u64 kern_dirty_bytes; /* iova_bitmap_set lengths during this call */
 	__u64 kern_dirty_calls;
 	__u64 kern_pinned_pages; /* type1 pin path during this call */
 	__u64 kern_unpinned_pages;
+	__u8 in[VFS_ARG_BYTES]; /* argument bytes at entry */
+	__u8 out[VFS_ARG_BYTES]; /* argument bytes at exit (VFS_EV_OUT_VALID) */
+	/* (iova, length) pairs (VFS_EV_RANGES); left out of the ring buffer record otherwise */
+	__u64 ranges[2 * VFS_LOG_RANGES];
 };
 
 /* The mirror, keyed by the open file (struct file *), so dup, fork and fd passing share it. */

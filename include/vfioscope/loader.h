@@ -27,6 +27,9 @@ struct tracer_opts {
 	bool no_kernel_hooks;
 	/* tests only: let regular files stand in for VFIO device nodes (see tracer.bpf.c) */
 	bool test_hook;
+	/* no per-call events (tracer__poll delivers nothing): the mirror and the in-kernel
+	 * aggregates only, for readers that need no trace lines */
+	bool no_events;
 	/* mappings map size (0: 16384) */
 	unsigned int max_mappings;
 };

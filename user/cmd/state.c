@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "vfioscope/json.h"
@@ -49,7 +50,7 @@ int cmd_state(int argc, char **argv)
 		{},
 	};
 	const char *dir = TRACER_PIN_DIR;
-	struct tracer_opts topts = { .sz = sizeof(topts) };
+	struct tracer_opts topts = { .sz = sizeof(topts), .no_events = true };
 	struct mirror *m;
 	struct tracer *t;
 	bool json = false;
@@ -84,7 +85,7 @@ int cmd_state(int argc, char **argv)
 			return 1;
 		}
 		if (wait_ms > 0)
-			tracer__poll(t, wait_ms, NULL, NULL);
+			usleep(wait_ms * 1000);
 	}
 	mirror_gc(t);
 	if (mirror__new(&m)) {

@@ -289,6 +289,7 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 	if (!t->skel)
 		return -errno;
 	t->skel->rodata->test_hook = opts->test_hook;
+	t->skel->rodata->emit_events = !opts->no_events;
 	if (opts->max_mappings)
 		bpf_map__set_max_entries(t->skel->maps.mappings, opts->max_mappings);
 	bpf_object__for_each_program(prog, t->skel->obj)
@@ -550,9 +551,16 @@ int tracer__programs(const struct tracer *t, const struct tracer_prog_status **p
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
+	struct vfs_event ev;
 
-	if (size < sizeof(struct vfs_event))
+	/* records without DMA logging ranges stop before ranges[] */
+	if (size < offsetof(struct vfs_event, ranges))
 		return 0;
+	if (size < sizeof(ev)) {
+		memset(&ev, 0, sizeof(ev));
+		memcpy(&ev, data, size);
+		data = &ev;
+	}
 	t->cb_count++;
 	return t->cb ? t->cb(t->cb_ctx, data) : 0;
 }
@@ -571,7 +579,11 @@ int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx
 	t->cb = fn;
 	t->cb_ctx = ctx;
 	t->cb_count = 0;
+	/* the BPF side wakes us only when the ring fills up: consume after every wait */
 	err = ring_buffer__poll(t->rb, timeout_ms);
+	if (err < 0 && err != -EINTR)
+		return err;
+	err = ring_buffer__consume(t->rb);
 	if (err < 0 && err != -EINTR)
 		return err;
 	return t->cb_count;
