@@ -485,16 +485,20 @@ static const char *err_name(int64_t ret)
 
 static void format_time(const struct vfs_event *ev, int64_t mono_to_real_ns, char *buf, size_t len)
 {
+	static __thread time_t cached_sec = -1;
+	static __thread struct tm tm;
 	int64_t ns = (int64_t)ev->ts_ns + mono_to_real_ns;
 	time_t sec = ns / 1000000000;
-	struct tm tm;
 
 	if (!mono_to_real_ns) {
 		snprintf(buf, len, "%" PRIu64 ".%06" PRIu64, (uint64_t)ev->ts_ns / 1000000000,
 			 (uint64_t)ev->ts_ns % 1000000000 / 1000);
 		return;
 	}
-	localtime_r(&sec, &tm);
+	if (sec != cached_sec) { /* localtime_r is costly at a million events a second */
+		localtime_r(&sec, &tm);
+		cached_sec = sec;
+	}
 	snprintf(buf, len, "%02d:%02d:%02d.%06" PRId64, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 ns % 1000000000 / 1000);
 }
