@@ -25,7 +25,7 @@ echo "dmalog_test: $(tail -n1 "$tmp/prog.log")"
 sleep 0.5
 kill -INT $tpid
 wait $tpid
-python3 - "$ppid" "$tmp/trace.json" "${opts:-report}" <<'PY'
+python3 - "$ppid" "$tmp/trace.json" "${opts:-report}" >"$tmp/check.log" <<'PY'
 import json, sys
 pid, path, opts = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 ev = [json.loads(l) for l in open(path) if l.strip()]
@@ -58,5 +58,7 @@ else:
 sys.exit(1 if failed else 0)
 PY
 rc=$?
+cat "$tmp/check.log"
+echo "$(grep -c '^ok: ' "$tmp/check.log") passed, $(grep -c '^FAIL: ' "$tmp/check.log") failed"
 [ $rc -eq 0 ] || head -c 4000 "$tmp/trace.json"
 exit $rc

@@ -85,5 +85,5 @@ cat "$tmp/check2.log"
 pass=$((pass + $(grep -c '^ok: ' "$tmp/check2.log"))) fail=$((fail + $(grep -c '^FAIL: ' "$tmp/check2.log")))
 kill $qpid
 wait $qpid 2>/dev/null
-echo "tracer_qemu: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -70,5 +70,5 @@ echo "edu at $bdf, group $group, kernel $(uname -r)"
 for mode in fentry kprobe tp_btf; do
 	run_mode $mode
 done
-echo "tracer_type1: $pass passed, $fail failed"
+echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
