@@ -164,6 +164,16 @@ int cmd_trace(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	mirror__load(m, t);
+	{
+		const struct tracer_prog_status *p;
+		int n = tracer__programs(t, &p);
+
+		/* a hook that did not attach is said, and the rest keeps running */
+		for (int i = 0; i < n; i++)
+			if (!p[i].attached)
+				fprintf(stderr, "vfioscope: note: %s on %s: %s\n", p[i].name,
+					p[i].target, p[i].why);
+	}
 	fprintf(stderr, "vfioscope: tracing with %s (%s)\n", tracer__mode(t), tracer__reason(t));
 	fflush(stderr);
 	start = last_gc = time(NULL);
