@@ -254,6 +254,8 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 		n = VFS_ARG_BYTES;
 	if (n < 8)
 		n = 8;
+	if (at_exit) /* bytes beyond argsz must not show a previous call's */
+		__builtin_memset(dst, 0, VFS_ARG_BYTES);
 	if (bpf_probe_read_user(dst, n, arg)) {
 		if (!at_exit)
 			ev->flags |= VFS_EV_ARG_FAULT;
@@ -547,6 +549,11 @@ static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 	__u64 ctr = ev->ctx;
 	struct vfs_session *s;
 	struct file *f;
+
+	/* a DEVICE_FEATURE PROBE asks whether a feature exists; it starts and reports nothing */
+	if (ev->kind == VFS_KIND_DEVICE && ev->op >= VFS_OP_DEVICE_FEATURE &&
+	    ev->op <= VFS_OP_DMA_LOGGING_REPORT && (rd32(in, 4) & VFS_FEATURE_PROBE))
+		return;
 
 	switch (ev->op) {
 	case VFS_OP_SET_IOMMU:

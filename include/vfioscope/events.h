@@ -91,6 +91,7 @@ enum vfs_op {
 #define VFS_VFIO_NR(cmd)	((cmd)-VFS_VFIO_BASE)
 #define VFS_IOMMUFD_BASE	0x3b80
 #define VFS_FEATURE_MASK	0xffffU
+#define VFS_FEATURE_PROBE	(1U << 18)
 #define VFS_DIRTY_START_FLAG	(1U << 0)
 #define VFS_DIRTY_STOP_FLAG	(1U << 1)
 #define VFS_DIRTY_GET_FLAG	(1U << 2)

@@ -32,6 +32,7 @@ static struct vfs_event map_event(void)
 
 	memcpy(ev.in, &m, sizeof(m));
 	memcpy(ev.out, &m, sizeof(m));
+	ev.argsz = sizeof(m);
 	ev.flags = VFS_EV_OUT_VALID;
 	strcpy(ev.comm, "qemu");
 	return ev;
@@ -173,6 +174,7 @@ static void test_unmap_result_is_read_at_exit(void **state)
 	char buf[512];
 
 	out.size = 0x300000;
+	ev.argsz = sizeof(in);
 	memcpy(ev.in, &in, sizeof(in));
 	memcpy(ev.out, &out, sizeof(out));
 	decode_args_text(&ev, buf, sizeof(buf));
@@ -190,6 +192,7 @@ static void test_dma_logging_start_shows_ranges(void **state)
 	char buf[1024];
 
 	memcpy(ev.in, &s, sizeof(s));
+	ev.argsz = sizeof(s);
 	ev.nr_ranges = 9;
 	ev.flags = VFS_EV_RANGES | VFS_EV_RANGES_TRUNC;
 	for (int i = 0; i < VFS_LOG_RANGES; i++) {
@@ -210,6 +213,23 @@ static void test_report_bitmap_bytes_are_whole_u64_words(void **state)
 	assert_int_equal(decode_bitmap_bytes(1ULL << 32, 4096), 131072);
 	assert_int_equal(decode_bitmap_bytes(0, 4096), 0);
 	assert_int_equal(decode_bitmap_bytes(4096, 0), 0);
+}
+
+static void test_fields_beyond_argsz_are_not_shown(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_DEVICE,
+				.op = VFS_OP_DMA_LOGGING_START,
+				.argsz = 8,
+				.flags = VFS_EV_OUT_VALID };
+	uint32_t probe[2] = { 8, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+					 VFIO_DEVICE_FEATURE_DMA_LOGGING_START };
+	char buf[256];
+
+	memcpy(ev.in, probe, sizeof(probe));
+	memset(ev.in + 8, 0xaa, 16); /* whatever lies beyond the header is no argument */
+	memset(ev.out + 8, 0xaa, 16);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "flags=SET|PROBE|feature=6");
 }
 
 static void test_unreadable_argument_is_said_so(void **state)
@@ -240,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_unmap_result_is_read_at_exit),
 		cmocka_unit_test(test_dma_logging_start_shows_ranges),
 		cmocka_unit_test(test_report_bitmap_bytes_are_whole_u64_words),
+		cmocka_unit_test(test_fields_beyond_argsz_are_not_shown),
 		cmocka_unit_test(test_unreadable_argument_is_said_so),
 	};
 

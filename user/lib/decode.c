@@ -348,6 +348,35 @@ static void field_text(const struct vfs_event *ev, const struct field *f, char *
 	}
 }
 
+static unsigned int field_width(const struct field *f)
+{
+	switch (f->fmt) {
+	case F_U16:
+		return 2;
+	case F_U32:
+	case F_S32:
+	case F_HEX32:
+	case F_MAP_FLAGS:
+	case F_UNMAP_FLAGS:
+	case F_FEAT_FLAGS:
+	case F_IOAS_FLAGS:
+		return 4;
+	case F_BITMAP:
+		return (f->off > f->off2 ? f->off : f->off2) + 8 - f->off;
+	default:
+		return 8;
+	}
+}
+
+/* A field beyond the argsz the caller passed was never part of the call (a PROBE has no
+ * payload, an older struct is shorter). Non-struct arguments have no argsz. */
+static bool field_present(const struct vfs_event *ev, const struct field *f)
+{
+	if (f->fmt == F_ARG || f->fmt == F_STR || ev->op == VFS_OP_GROUP_SET_CONTAINER)
+		return true;
+	return f->off + field_width(f) <= ev->argsz;
+}
+
 static bool field_is_number(const struct field *f)
 {
 	return f->fmt == F_U16 || f->fmt == F_U32 || f->fmt == F_S32 || f->fmt == F_U64 ||
@@ -396,7 +425,7 @@ int decode_args_text(const struct vfs_event *ev, char *buf, size_t len)
 	if (ev->op == VFS_OP_UNKNOWN)
 		return APPEND("cmd=0x%x arg=0x%" PRIx64, ev->cmd, (uint64_t)ev->arg);
 	for (int i = 0; i < MAXF && fields[i].name; i++) {
-		if (fields[i].out)
+		if (fields[i].out || !field_present(ev, &fields[i]))
 			continue;
 		field_text(ev, &fields[i], v, sizeof(v));
 		APPEND("%s%s=%s", n ? " " : "", fields[i].name, v);
@@ -406,7 +435,7 @@ int decode_args_text(const struct vfs_event *ev, char *buf, size_t len)
 	if (!show_out(ev))
 		return n;
 	for (int i = 0; i < MAXF && fields[i].name; i++) {
-		if (!fields[i].out)
+		if (!fields[i].out || !field_present(ev, &fields[i]))
 			continue;
 		field_text(ev, &fields[i], v, sizeof(v));
 		APPEND("%s%s=%s", nout++ ? " " : " => ", fields[i].name, v);
@@ -451,7 +480,7 @@ void decode_args_json(const struct vfs_event *ev, struct json_writer *jw)
 	if (!args_readable(ev))
 		json_kv_bool(jw, "unreadable", true);
 	for (int i = 0; args_readable(ev) && i < MAXF && fields[i].name; i++)
-		if (!fields[i].out)
+		if (!fields[i].out && field_present(ev, &fields[i]))
 			field_json(ev, &fields[i], jw);
 	if (ev->flags & VFS_EV_RANGES) {
 		json_name(jw, "range_list");
@@ -471,7 +500,7 @@ void decode_args_json(const struct vfs_event *ev, struct json_writer *jw)
 	json_name(jw, "result");
 	json_start_object(jw);
 	for (int i = 0; i < MAXF && fields[i].name; i++)
-		if (fields[i].out)
+		if (fields[i].out && field_present(ev, &fields[i]))
 			field_json(ev, &fields[i], jw);
 	json_end_object(jw);
 }

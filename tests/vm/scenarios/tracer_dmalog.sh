@@ -43,6 +43,9 @@ ok_starts = [e for e in starts if e["ret"] == 0 and "range_list" in e["args"]]
 out(ok_starts and all(len(e["args"]["range_list"]) == min(e["args"]["num_ranges"], 8) for e in ok_starts),
     "START range lists decoded (" + "; ".join(str([(r["iova"], r["length"]) for r in e["args"]["range_list"]]) for e in ok_starts[:3]) + ")")
 out(any(e["ret"] == 0 and e.get("result", {}).get("page_size") for e in starts), "START page size read back at exit")
+probes = [e for e in starts if int(e["args"]["flags"], 16) & (1 << 18)]
+out(probes and all("page_size" not in e["args"] and not e.get("result") for e in probes),
+    f"{len(probes)} PROBEs decoded without a payload")
 out(any(e["ret"] < 0 for e in starts), "refused STARTs traced with their errno: " + str(sorted({e.get("errno") for e in starts if e["ret"] < 0})))
 out(len(stops) > 0, f"{len(stops)} DMA_LOGGING_STOP")
 out(len(reports) > 0 and all(e["args"]["bitmap_bytes"] == (int(e["args"]["length"], 16) // e["args"]["page_size"] + 63) // 64 * 8
@@ -53,8 +56,9 @@ if opts == "report":
     out(ok_rep and dirty, f"kernel hook: {len(dirty)} of {len(ok_rep)} successful REPORTs show iova_bitmap_set bytes "
         + str([e["kernel"]["bitmap_set_bytes"] for e in dirty[:6]]))
 else:
-    out(all(e["ret"] < 0 and e["errno"] == "EOPNOTSUPP" for e in reports),
-        "without iova_bitmap (this kernel) every REPORT fails with EOPNOTSUPP, traced so")
+    out(reports and all(e["ret"] < 0 for e in reports) and any(e["errno"] == "EOPNOTSUPP" for e in reports),
+        "without iova_bitmap (this kernel) no REPORT succeeds; traced with their errno: "
+        + str(sorted({e.get("errno") for e in reports})))
 sys.exit(1 if failed else 0)
 PY
 rc=$?
