@@ -8,7 +8,8 @@
 int verbosity;
 
 static const struct cmd commands[] = {
-	{ "info", cmd_info, "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+	{ "info", cmd_info,
+	  "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
 };
 
 static void usage(FILE *out)
