@@ -297,8 +297,13 @@ static void on_sync(const struct tracker_sync_stats *s, void *ctx)
 		for (page = bitmap__next_set(b, 0);
 		     page < bitmap__pages(b) && listed < MAX_LISTED_IOVAS;
 		     page = bitmap__next_set(b, page + 1), listed++)
-			if (!tracker__page_iova(o->t, page, &iova))
-				json_u64(o->jw, iova);
+			if (!tracker__page_iova(o->t, page, &iova)) {
+				char hex[24];
+
+				/* hex strings: IOVAs exceed the 2^53 a JSON number holds */
+				snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)iova);
+				json_string(o->jw, hex);
+			}
 		json_end_array(o->jw);
 		json_kv_bool(o->jw, "dirty_iovas_truncated", s->dirty_pages > listed);
 		json_end_object(o->jw);
