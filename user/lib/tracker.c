@@ -610,11 +610,18 @@ static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sy
 			st->queries++;
 			st->bitmap_bytes += bitmap__bytes(s->bm);
 			if (err) {
+				/* 6.7+ built without CONFIG_IOMMUFD_DRIVER (Debian 6.12) has no
+				 * iova_bitmap: core fails every REPORT so, before the driver */
 				set_err(t,
 					"failed to get DMA logging report of %s (iova 0x%llx, size "
-					"0x%llx): %s",
+					"0x%llx): %s%s",
 					t->devs[i].name, (unsigned long long)s->first,
-					(unsigned long long)len, strerror(-err));
+					(unsigned long long)len, strerror(-err),
+					err == -EOPNOTSUPP ?
+						" (a kernel without "
+						"CONFIG_IOMMUFD_DRIVER fails every REPORT "
+						"this way)" :
+						"");
 				return err;
 			}
 		}

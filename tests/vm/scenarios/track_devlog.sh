@@ -4,6 +4,9 @@
 # driver refuses a second START with EBUSY) must be rolled back, a failing REPORT must stop
 # logging, and SIGINT must stop logging before exit; the driver's log_start/log_stop calls are
 # counted with the kernel's function tracer (close_device does not go through log_stop).
+# Debian 6.12 has no CONFIG_IOMMUFD_DRIVER, so no iova_bitmap: the kernel fails every
+# DMA_LOGGING_REPORT with EOPNOTSUPP before the driver is asked. There the scenario checks that
+# the first sync fails with that error, named, and that logging is stopped.
 # vm-timeout: 300
 set -u
 . tests/vm/guest-lib.sh
@@ -14,6 +17,11 @@ bind_driver "$bdf" edu-vfio-pci || exit 1
 V=$BUILD/vfioscope
 L=64M@0,32M@4G
 T=$(mktemp -d)
+report_ok=1
+if ! grep -qw iova_bitmap_set /proc/kallsyms; then
+	report_ok=0
+	echo "# this kernel has no iova_bitmap_set: every DMA_LOGGING_REPORT fails with EOPNOTSUPP"
+fi
 
 json_check() {
 	python3 - "$1" "$2" <<'EOF'
@@ -59,41 +67,47 @@ trace_reset
 	>"$T/dev.json" 2>"$T/dev.err"
 rc=$?
 cat "$T/dev.json" "$T/dev.err"
-check "auto on edu-vfio-pci exits 0" [ $rc = 0 ]
 check "auto chose device DMA logging" json_check "$T/dev.json" 'start["method"] == "device" and "fallback_reason" not in start'
 check "START got the seed's two ranges: [0, 64 MiB) and [4 GiB, +32 MiB)" \
 	json_check "$T/dev.json" 'start["ranges"] == [{"iova": "0x0", "length": "0x4000000"}, {"iova": "0x100000000", "length": "0x2000000"}]'
-check "every sync reports exactly the 5 pages the workload wrote" \
-	json_check "$T/dev.json" "len(syncs) == 3 and all(s['dirty_iovas'] == $EXPECT and s['dirty_pages'] == 5 for s in syncs)"
-check "one REPORT per section per device, bitmaps of 2048 + 1024 bytes" \
-	json_check "$T/dev.json" 'all(s["queries"] == 2 and s["bitmap_bytes"] == 3072 for s in syncs)'
-check "summary ok, logging stopped" json_check "$T/dev.json" 'summary["result"] == "ok" and not summary["tracking_active"]'
-check_calls "one START and one STOP reached the driver" edu_log_start 1
-check_calls "one START and one STOP reached the driver" edu_log_stop 1
-python3 - "$T/dev.json" <<'EOF'
+check_calls "one START reached the driver" edu_log_start 1
+check_calls "one STOP reached the driver" edu_log_stop 1
+if [ $report_ok = 1 ]; then
+	check "auto on edu-vfio-pci exits 0" [ $rc = 0 ]
+	check "every sync reports exactly the 5 pages the workload wrote" \
+		json_check "$T/dev.json" "len(syncs) == 3 and all(s['dirty_iovas'] == $EXPECT and s['dirty_pages'] == 5 for s in syncs)"
+	check "one REPORT per section per device, bitmaps of 2048 + 1024 bytes" \
+		json_check "$T/dev.json" 'all(s["queries"] == 2 and s["bitmap_bytes"] == 3072 for s in syncs)'
+	check "summary ok, logging stopped" json_check "$T/dev.json" 'summary["result"] == "ok" and not summary["tracking_active"]'
+	python3 - "$T/dev.json" <<'EOF'
 import json, sys
 d = [json.loads(l)["duration_ns"] for l in open(sys.argv[1]) if '"sync"' in l]
 print("sync durations (device, 96 MiB, 2 REPORT): " + " ".join("%.3fms" % (x / 1e6) for x in d))
 EOF
 
-# Without a workload, nothing is dirty: the device method is precise, unlike type1.
-out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 2 2>&1)
-rc=$?
-echo "$out"
-check "no DMA, no dirty pages" \
-	sh -c '[ $0 = 0 ] && [ "$(echo "$1" | grep -c "^sync [0-9]*: device, 0 dirty pages")" = 2 ]' "$rc" "$out"
+	# Without a workload, nothing is dirty: the device method is precise, unlike type1.
+	out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 2 2>&1)
+	rc=$?
+	echo "$out"
+	check "no DMA, no dirty pages" \
+		sh -c '[ $0 = 0 ] && [ "$(echo "$1" | grep -c "^sync [0-9]*: device, 0 dirty pages")" = 2 ]' "$rc" "$out"
+else
+	check "REPORT unsupported by this kernel: exit 1" [ $rc = 1 ]
+	check "the error names the step, device, range and EOPNOTSUPP, with the kernel hint; logging stopped" \
+		json_check "$T/dev.json" '"failed to get DMA logging report of %s (iova 0x0, size 0x4000000): Operation not supported" % start["devices"][0] in summary["error"] and "CONFIG_IOMMUFD_DRIVER" in summary["error"] and summary["syncs"] == 0 and not summary["tracking_active"]'
+fi
 
 # Exact ranges and the pci64 bucket, accepted by this driver.
 "$V" track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar --ranges exact \
 	--interval 100ms --count 1 --json >"$T/exact.json" 2>&1
 rc=$?
 cat "$T/exact.json"
-check "--ranges exact exits 0" [ $rc = 0 ]
+check "--ranges exact exits 0 (1 where REPORT cannot work)" [ $rc = $((1 - report_ok)) ]
 check "--ranges exact sends every mapped interval (4 ranges)" \
 	json_check "$T/exact.json" 'len(start["ranges"]) == 4 and start["ranges"][1] == {"iova": "0x8000000", "length": "0x1000000"}'
 "$V" track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar \
 	--interval 100ms --count 1 --json >"$T/seed.json" 2>&1
-check "seed ranges exit 0" [ $? = 0 ]
+check "seed ranges exit 0 (1 where REPORT cannot work)" [ $? = $((1 - report_ok)) ]
 check "seed ranges: 32-bit, 64-bit and the pci64 BAR bucket (3 ranges)" \
 	json_check "$T/seed.json" '[r["iova"] for r in start["ranges"]] == ["0x0", "0x100000000", "0x8000000000"] and start["ranges"][0]["length"] == "0x9000000"'
 
@@ -116,19 +130,22 @@ check "an injected START failure is an error, not a fallback" \
 	sh -c '[ $0 = 1 ] && echo "$1" | grep -q "failed to start DMA logging on $2: Input/output error"' "$rc" "$out" "$bdf"
 check_calls "no STOP without a START" edu_log_stop 0
 
-# A failing REPORT stops logging on every device.
-trace_reset
-out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 3 --inject-fault dev_report:3:EIO 2>&1)
-rc=$?
-echo "$out"
-check "a failing REPORT: exit 1, names device, iova, size and errno" \
-	sh -c '[ $0 = 1 ] && echo "$1" | grep -q "failed to get DMA logging report of $2 (iova 0x0, size 0x4000000): Input/output error"' "$rc" "$out" "$bdf"
-check_calls "logging stopped after the failed sync" edu_log_stop 1
+# A failing REPORT stops logging on every device (injected where the kernel's REPORT works).
+if [ $report_ok = 1 ]; then
+	trace_reset
+	out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 3 --inject-fault dev_report:3:EIO 2>&1)
+	rc=$?
+	echo "$out"
+	check "a failing REPORT: exit 1, names device, iova, size and errno" \
+		sh -c '[ $0 = 1 ] && echo "$1" | grep -q "failed to get DMA logging report of $2 (iova 0x0, size 0x4000000): Input/output error"' "$rc" "$out" "$bdf"
+	check_calls "logging stopped after the failed sync" edu_log_stop 1
+fi
 
 # SIGINT/SIGTERM: logging is stopped before exit.
 for sig in INT TERM; do
 	trace_reset
-	"$V" track -d "$bdf" --layout $L --interval 100ms --count 100000 --json >"$T/sig.json" 2>&1 &
+	# the signal lands while waiting for the first sync (which 6.12 could not do)
+	"$V" track -d "$bdf" --layout $L --interval 60s --count 100 --json >"$T/sig.json" 2>&1 &
 	pid=$!
 	sleep 3
 	kill -$sig $pid
