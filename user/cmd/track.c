@@ -38,7 +38,7 @@
 #define EDU_BUF	       0x40000
 #define EDU_BUF_SIZE   0x1000
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, sync_requested;
 
 struct edu_target {
 	uint64_t iova;
@@ -91,6 +91,7 @@ static void track_usage(FILE *out)
 		"      --inject-fault F    testing: make the Nth call of a step fail, F =\n"
 		"                          STEP:N[:ERRNO], STEP one of dev_probe dev_start dev_stop\n"
 		"                          dev_report iommu_probe iommu_start iommu_stop iommu_report\n\n"
+		"SIGUSR1 makes a sync at once (on demand); SIGINT/SIGTERM stop tracking and exit.\n"
 		"Exit status: 0 when tracking started, every sync worked and tracking stopped\n"
 		"cleanly (also after SIGINT/SIGTERM); 1 on any failure, named by step and device;\n"
 		"2 on a usage error.\n");
@@ -366,7 +367,10 @@ static void print_summary(struct track_out *o, int err, bool interrupted)
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGUSR1)
+		sync_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static uint64_t now_ns(void)
@@ -377,10 +381,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Sleeps until deadline or a signal. */
+/* Sleeps until deadline, a stop or an on-demand sync. */
 static void sleep_until(uint64_t deadline)
 {
-	while (!stop_requested) {
+	while (!stop_requested && !sync_requested) {
 		uint64_t now = now_ns();
 		struct timespec ts;
 
@@ -420,6 +424,7 @@ static int track_run(struct track_args *a)
 	sa.sa_handler = on_signal; /* no SA_RESTART: a signal ends the sleep at once */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	if (a->json) {
 		out.jw = json_writer__new(stdout);
@@ -491,6 +496,11 @@ static int track_run(struct track_args *a)
 		sleep_until(next);
 		if (stop_requested)
 			break;
+		if (sync_requested) {
+			/* on demand: sync now, the next one an interval from now */
+			sync_requested = 0;
+			next = now_ns();
+		}
 		err = tracker__sync(out.t, NULL);
 		if (err)
 			goto summary; /* the tracker has stopped itself */

@@ -107,5 +107,25 @@ check "SIGINT stops tracking cleanly: exit 0, interrupted, not active" \
 out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 1 2>&1)
 check "the device is reusable after the interrupted run" sh -c '[ $0 = 0 ]' $?
 
+out=$("$V" track -d "$bdf" --layout $L --interval 300ms --duration 1s 2>&1)
+rc=$?
+check "--duration 1s at 300 ms: 3 syncs, exit 0" \
+	sh -c '[ $0 = 0 ] && [ "$(echo "$1" | grep -c "^sync ")" = 3 ]' "$rc" "$out"
+
+# On demand: SIGUSR1 syncs at once, long before the 60 s interval.
+"$V" track -d "$bdf" --layout $L --interval 60s --count 2 >"$T/usr1.txt" 2>&1 &
+pid=$!
+sleep 2
+kill -USR1 $pid
+sleep 1
+kill -USR1 $pid
+for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.2; done
+kill -0 $pid 2>/dev/null && kill -INT $pid
+wait $pid
+rc=$?
+cat "$T/usr1.txt"
+check "SIGUSR1 twice: two on-demand syncs and a clean exit within seconds" \
+	sh -c '[ $0 = 0 ] && [ "$(grep -c "^sync " "$1")" = 2 ] && grep -q "^summary: ok, 2 syncs" "$1"' "$rc" "$T/usr1.txt"
+
 rm -rf "$T"
 checks_done
