@@ -397,6 +397,26 @@ static void sleep_until(uint64_t deadline)
 	}
 }
 
+/* Every DMA target must land in mapped RAM, or the IOMMU faults the transfer. */
+static int check_targets(const struct track_args *a, const struct guest_ram *ram)
+{
+	for (size_t i = 0; i < a->nr_targets; i++) {
+		const struct edu_target *t = &a->targets[i];
+
+		if (!guest_ram__host(ram, t->iova) || !guest_ram__host(ram, t->iova + t->len - 1)) {
+			pr_err("failed to use workload target 0x%llx+%u: not inside one mapped RAM "
+			       "section of the layout",
+			       (unsigned long long)t->iova, t->len);
+			return -EINVAL;
+		}
+		if (t->iova + t->len > (1ULL << 28))
+			pr_warn("workload target 0x%llx is above 256 MiB: edu's default dma_mask "
+				"clips it unless the VM sets edu,dma_mask=...",
+				(unsigned long long)t->iova);
+	}
+	return 0;
+}
+
 static int run_workload(struct vfio_dev *edu, const struct track_args *a)
 {
 	for (size_t i = 0; i < a->nr_targets && !stop_requested; i++) {
@@ -452,6 +472,9 @@ static int track_run(struct track_args *a)
 	if (err)
 		goto out;
 	mapped = true;
+	err = check_targets(a, &ram);
+	if (err)
+		goto out;
 
 	topts.container = c;
 	topts.devices = tdevs;

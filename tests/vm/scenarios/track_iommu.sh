@@ -78,6 +78,12 @@ echo "$out"
 check "a section in the MSI hole is refused against the IOMMU's valid IOVA ranges" \
 	sh -c '[ $0 = 1 ] && echo "$1" | grep -q "outside the IOMMU.s valid IOVA ranges"' "$rc" "$out"
 
+out=$("$V" track -d "$bdf" --layout $L --workload edu:0x5000000 --count 1 2>&1)
+rc=$?
+echo "$out"
+check "a workload target outside the mapped RAM is refused before any DMA" \
+	sh -c '[ $0 = 1 ] && echo "$1" | grep -q "failed to use workload target 0x5000000+64: not inside one mapped RAM section"' "$rc" "$out"
+
 out=$("$V" track -d "$bdf" --backend iommufd --count 1 2>&1)
 rc=$?
 echo "$out"
