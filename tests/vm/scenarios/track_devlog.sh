@@ -97,6 +97,19 @@ else
 		json_check "$T/dev.json" '"failed to get DMA logging report of %s (iova 0x0, size 0x4000000): Operation not supported" % start["devices"][0] in summary["error"] and "CONFIG_IOMMUFD_DRIVER" in summary["error"] and summary["syncs"] == 0 and not summary["tracking_active"]'
 fi
 
+# The five sections nested QEMU 10 maps for `-m 256` (test-device.md §6.8): the seed's START is
+# one range [0, 4 GiB), and a sync is 5 REPORTs with 24 + 8 + 8 + 8160 + 8 = 8208 bitmap bytes.
+Q=0xc0000@0,0x20000@0xc0000,0x20000@0xe0000,0xff00000@0x100000,0x40000@0xfffc0000
+"$V" track -d "$bdf" --layout $Q --interval 100ms --count 2 --json >"$T/q.json" 2>&1
+rc=$?
+cat "$T/q.json"
+check "QEMU's 256 MiB layout: START is one range, iova 0x0 length 0x100000000" \
+	json_check "$T/q.json" 'start["ranges"] == [{"iova": "0x0", "length": "0x100000000"}]'
+if [ $report_ok = 1 ]; then
+	check "QEMU's 256 MiB layout: 5 REPORTs and 8208 bitmap bytes per sync" \
+		json_check "$T/q.json" 'len(syncs) == 2 and all(s["queries"] == 5 and s["bitmap_bytes"] == 8208 for s in syncs)'
+fi
+
 # Exact ranges and the pci64 bucket, accepted by this driver.
 "$V" track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar --ranges exact \
 	--interval 100ms --count 1 --json >"$T/exact.json" 2>&1

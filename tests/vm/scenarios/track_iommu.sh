@@ -54,6 +54,11 @@ echo "$out"
 check "text output: one line per sync and a summary" \
 	sh -c '[ $0 = 0 ] && [ "$(echo "$1" | grep -c "^sync [0-9]*: iommu, 24576 dirty pages")" = 2 ] && echo "$1" | grep -q "^summary: ok"' "$rc" "$out"
 
+# The five sections nested QEMU 10 maps for `-m 256`: 5 GET_BITMAPs, 8208 bitmap bytes a sync.
+"$V" track -d "$bdf" --layout 0xc0000@0,0x20000@0xc0000,0x20000@0xe0000,0xff00000@0x100000,0x40000@0xfffc0000 --interval 100ms --count 2 --json >"$T/q.json" 2>&1
+check "QEMU's 256 MiB layout: exit 0, 5 GET_BITMAPs and 8208 bitmap bytes per sync, 65600 pages" \
+	json_check "$T/q.json" 'summary["result"] == "ok" and len(syncs) == 2 and all(s["queries"] == 5 and s["bitmap_bytes"] == 8208 and s["dirty_pages"] == 65600 for s in syncs)'
+
 out=$("$V" track -d "$bdf" --layout $L --method device --count 1 2>&1)
 rc=$?
 echo "$out"
