@@ -275,6 +275,7 @@ static void print_start(struct track_out *o, const struct track_args *a)
 	for (size_t i = 0; m == TRACKER_METHOD_DEVICE && i < n; i++)
 		printf("  range %zu: iova 0x%llx length 0x%llx\n", i, (unsigned long long)r[i].iova,
 		       (unsigned long long)r[i].length);
+	fflush(stdout);
 }
 
 static void on_sync(const struct tracker_sync_stats *s, void *ctx)

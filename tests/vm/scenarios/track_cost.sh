@@ -3,19 +3,26 @@
 # dirty, for 64 MiB to 1 GiB of mapped RAM. Prints one line per layout and method with the
 # sync durations; checks the bitmap sizes against the seed's VFIOBitmap rule
 # (ceil(pages / 64) * 8 bytes per section per device) and the dirty counts.
-# vm-timeout: 400
+# vm-timeout: 480
 # vm-mem: 3072
 set -u
 . tests/vm/guest-lib.sh
 bdf=$(edu_bdf) || exit 1
 echo "edu at $bdf, kernel $(uname -r)"
 V=$BUILD/vfioscope
+# foreground runs are bounded, so a hang fails one check (exit 124) instead of the whole boot
+vfs() {
+	timeout -k 5 150 "$V" "$@"
+	local rc=$?
+	[ $rc = 124 ] && echo "TIMEOUT: vfioscope $*" >&2
+	return $rc
+}
 T=$(mktemp -d)
 LAYOUTS="64M 256M 1G 512M@0,512M@4G"
 
 # measure LAYOUT METHOD EXPECT_DIRTY(all|none)
 measure() {
-	"$V" track -d "$bdf" --layout "$1" --method "$2" --interval 100ms --count 5 --json \
+	vfs track -d "$bdf" --layout "$1" --method "$2" --interval 100ms --count 5 --json \
 		>"$T/m.json" 2>"$T/m.err"
 	local rc=$?
 	[ $rc = 0 ] || cat "$T/m.err"

@@ -7,7 +7,7 @@
 # Debian 6.12 has no CONFIG_IOMMUFD_DRIVER, so no iova_bitmap: the kernel fails every
 # DMA_LOGGING_REPORT with EOPNOTSUPP before the driver is asked. There the scenario checks that
 # the first sync fails with that error, named, and that logging is stopped.
-# vm-timeout: 300
+# vm-timeout: 480
 set -u
 . tests/vm/guest-lib.sh
 bdf=$(edu_bdf) || exit 1
@@ -15,8 +15,39 @@ echo "edu at $bdf, kernel $(uname -r)"
 load_edu_vfio_pci || exit 1
 bind_driver "$bdf" edu-vfio-pci || exit 1
 V=$BUILD/vfioscope
+# foreground runs are bounded, so a hang fails one check (exit 124) instead of the whole boot
+vfs() {
+	timeout -k 5 150 "$V" "$@"
+	local rc=$?
+	[ $rc = 124 ] && echo "TIMEOUT: vfioscope $*" >&2
+	return $rc
+}
 L=64M@0,32M@4G
 T=$(mktemp -d)
+
+# wait_bounded PID: its exit status, or 124 (and SIGKILL) if it has not exited within 60 s
+wait_bounded() {
+	for _ in $(seq 300); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "TIMEOUT: pid $1 still running 60 s after the signal" >&2
+		kill -9 "$1"
+		wait "$1"
+		return 124
+	fi
+	wait "$1"
+}
+
+# wait_started FILE: until vfioscope has started tracking (its signal handlers are set by then)
+wait_started() {
+	for _ in $(seq 300); do
+		grep -q '"event":"start"\|^tracking ' "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
 report_ok=1
 if ! grep -qw iova_bitmap_set /proc/kallsyms; then
 	report_ok=0
@@ -63,7 +94,7 @@ W=edu:0x100000,0x2345678+100,0x1fff800+4095,0x3fff000+4095
 EXPECT='["0x100000", "0x1fff000", "0x2000000", "0x2345000", "0x3fff000"]'
 
 trace_reset
-"$V" track -d "$bdf" --layout $L --interval 300ms --count 3 --workload $W --json \
+vfs track -d "$bdf" --layout $L --interval 300ms --count 3 --workload $W --json \
 	>"$T/dev.json" 2>"$T/dev.err"
 rc=$?
 cat "$T/dev.json" "$T/dev.err"
@@ -86,7 +117,7 @@ print("sync durations (device, 96 MiB, 2 REPORT): " + " ".join("%.3fms" % (x / 1
 EOF
 
 	# Without a workload, nothing is dirty: the device method is precise, unlike type1.
-	out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 2 2>&1)
+	out=$(vfs track -d "$bdf" --layout $L --interval 100ms --count 2 2>&1)
 	rc=$?
 	echo "$out"
 	check "no DMA, no dirty pages" \
@@ -100,7 +131,7 @@ fi
 # The five sections nested QEMU 10 maps for `-m 256` (test-device.md §6.8): the seed's START is
 # one range [0, 4 GiB), and a sync is 5 REPORTs with 24 + 8 + 8 + 8160 + 8 = 8208 bitmap bytes.
 Q=0xc0000@0,0x20000@0xc0000,0x20000@0xe0000,0xff00000@0x100000,0x40000@0xfffc0000
-"$V" track -d "$bdf" --layout $Q --interval 100ms --count 2 --json >"$T/q.json" 2>&1
+vfs track -d "$bdf" --layout $Q --interval 100ms --count 2 --json >"$T/q.json" 2>&1
 rc=$?
 cat "$T/q.json"
 check "QEMU's 256 MiB layout: START is one range, iova 0x0 length 0x100000000" \
@@ -111,14 +142,14 @@ if [ $report_ok = 1 ]; then
 fi
 
 # Exact ranges and the pci64 bucket, accepted by this driver.
-"$V" track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar --ranges exact \
+vfs track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar --ranges exact \
 	--interval 100ms --count 1 --json >"$T/exact.json" 2>&1
 rc=$?
 cat "$T/exact.json"
 check "--ranges exact exits 0 (1 where REPORT cannot work)" [ $rc = $((1 - report_ok)) ]
 check "--ranges exact sends every mapped interval (4 ranges)" \
 	json_check "$T/exact.json" 'len(start["ranges"]) == 4 and start["ranges"][1] == {"iova": "0x8000000", "length": "0x1000000"}'
-"$V" track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar \
+vfs track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar \
 	--interval 100ms --count 1 --json >"$T/seed.json" 2>&1
 check "seed ranges exit 0 (1 where REPORT cannot work)" [ $? = $((1 - report_ok)) ]
 check "seed ranges: 32-bit, 64-bit and the pci64 BAR bucket (3 ranges)" \
@@ -126,7 +157,7 @@ check "seed ranges: 32-bit, 64-bit and the pci64 BAR bucket (3 ranges)" \
 
 # A device that fails to start: listed twice, the second START on the same device is refused.
 trace_reset
-out=$("$V" track -d "$bdf" -d "$bdf" --layout $L --method device --count 1 2>&1)
+out=$(vfs track -d "$bdf" -d "$bdf" --layout $L --method device --count 1 2>&1)
 rc=$?
 echo "$out"
 check "a START refused by the driver: exit 1, the error names the step, device and errno" \
@@ -136,7 +167,7 @@ check_calls "rollback: the started device got its STOP (nothing left logging)" e
 
 # A START failure injected on the first device: nothing reaches the driver, nothing to stop.
 trace_reset
-out=$("$V" track -d "$bdf" --layout $L --count 1 --inject-fault dev_start:1:EIO 2>&1)
+out=$(vfs track -d "$bdf" --layout $L --count 1 --inject-fault dev_start:1:EIO 2>&1)
 rc=$?
 echo "$out"
 check "an injected START failure is an error, not a fallback" \
@@ -146,7 +177,7 @@ check_calls "no STOP without a START" edu_log_stop 0
 # A failing REPORT stops logging on every device (injected where the kernel's REPORT works).
 if [ $report_ok = 1 ]; then
 	trace_reset
-	out=$("$V" track -d "$bdf" --layout $L --interval 100ms --count 3 --inject-fault dev_report:3:EIO 2>&1)
+	out=$(vfs track -d "$bdf" --layout $L --interval 100ms --count 3 --inject-fault dev_report:3:EIO 2>&1)
 	rc=$?
 	echo "$out"
 	check "a failing REPORT: exit 1, names device, iova, size and errno" \
@@ -160,9 +191,10 @@ for sig in INT TERM; do
 	# the signal lands while waiting for the first sync (which 6.12 could not do)
 	"$V" track -d "$bdf" --layout $L --interval 60s --count 100 --json >"$T/sig.json" 2>&1 &
 	pid=$!
-	sleep 3
+	wait_started "$T/sig.json"
+	sleep 1
 	kill -$sig $pid
-	wait $pid
+	wait_bounded $pid
 	rc=$?
 	tail -n 1 "$T/sig.json"
 	check "SIG$sig: exit 0, interrupted, logging stopped" \
