@@ -123,6 +123,18 @@ struct tracker_totals {
 
 typedef void (*tracker_sync_fn)(const struct tracker_sync_stats *s, void *ctx);
 
+/* One kernel query of a sync (a REPORT on one device, or one IOMMU bitmap read). */
+struct tracker_query_stats {
+	uint64_t seq; /* the sync it belongs to */
+	const char *device; /* PCI address for a REPORT, NULL for the IOMMU */
+	uint64_t iova, length;
+	uint64_t bitmap_bytes;
+	uint64_t duration_ns;
+	int err; /* 0 or -errno */
+};
+
+typedef void (*tracker_query_fn)(const struct tracker_query_stats *q, void *ctx);
+
 struct tracker_opts {
 	size_t sz; /* sizeof(struct tracker_opts) */
 	const struct tracker_ops *ops; /* NULL: tracker_vfio_ops */
@@ -140,6 +152,8 @@ struct tracker_opts {
 	size_t max_ranges; /* 0: the kernel's guarantee, a page of range structs */
 	tracker_sync_fn on_sync;
 	void *on_sync_ctx;
+	tracker_query_fn on_query; /* per kernel query, failed ones included */
+	void *on_query_ctx;
 };
 
 struct tracker;

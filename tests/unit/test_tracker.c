@@ -561,6 +561,45 @@ static void test_tracker_calls_the_sync_callback_with_each_sync(void **state)
 	assert_int_equal(seqs[2], 1);
 }
 
+struct qlog {
+	unsigned int n, failed;
+	uint64_t bytes;
+	const char *last_device;
+};
+
+static void query_cb(const struct tracker_query_stats *q, void *ctx)
+{
+	struct qlog *l = ctx;
+
+	l->n++;
+	l->bytes += q->bitmap_bytes;
+	l->failed += q->err != 0;
+	l->last_device = q->device;
+}
+
+static void test_tracker_reports_each_query_including_the_failed_one(void **state)
+{
+	struct fx *f = *state;
+	struct tracker_sync_stats st;
+	struct qlog l = {};
+
+	f->opts.on_query = query_cb;
+	f->opts.on_query_ctx = &l;
+	new_tracker(f);
+	assert_int_equal(tracker__start(f->t), 0);
+	assert_int_equal(tracker__sync(f->t, &st), 0);
+	assert_int_equal(l.n, st.queries);
+	assert_int_equal(l.bytes, st.bitmap_bytes);
+	assert_string_equal(l.last_device, "0000:00:03.0");
+	f->fault.op = TRACKER_OP_DEV_REPORT;
+	f->fault.nth = f->fault.calls[TRACKER_OP_DEV_REPORT] + 1;
+	f->fault.err = -EIO;
+	assert_int_equal(tracker__sync(f->t, &st), -EIO);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(l.failed, 1);
+	assert_string_equal(l.last_device, "0000:00:02.0");
+}
+
 static void test_tracker_fault_spec_parses(void **state)
 {
 	struct tracker_fault fl;
@@ -614,6 +653,7 @@ int main(void)
 		T(test_tracker_without_memory_refuses_device_start),
 		T(test_tracker_free_stops_active_tracking),
 		T(test_tracker_calls_the_sync_callback_with_each_sync),
+		T(test_tracker_reports_each_query_including_the_failed_one),
 		T(test_tracker_fault_spec_parses),
 		T(test_tracker_method_names_round_trip),
 	};

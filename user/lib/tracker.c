@@ -593,6 +593,24 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static void query_done(struct tracker *t, const char *device, const struct tsection *s, uint64_t t0,
+		       int err)
+{
+	struct tracker_query_stats q = {
+		.seq = t->totals.syncs + 1,
+		.device = device,
+		.iova = s->first,
+		.length = s->last - s->first + 1,
+		.bitmap_bytes = bitmap__bytes(s->bm),
+		.err = err,
+	};
+
+	if (!t->o.on_query)
+		return;
+	q.duration_ns = now_ns() - t0;
+	t->o.on_query(&q, t->o.on_query_ctx);
+}
+
 static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sync_stats *st)
 {
 	uint64_t len = s->last - s->first + 1, *words = bitmap__words(s->bm);
@@ -605,8 +623,11 @@ static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sy
 		/* every device ORs into the same zeroed bitmap; the kernel only sets bits */
 		bitmap__zero(s->bm);
 		for (size_t i = 0; i < t->o.nr_devices; i++) {
+			uint64_t q0 = now_ns();
+
 			err = t->ops->dev_report(t->o.ops_ctx, t->devs[i].dev, s->first, len,
 						 t->page_size, words);
+			query_done(t, t->devs[i].name, s, q0, err);
 			st->queries++;
 			st->bitmap_bytes += bitmap__bytes(s->bm);
 			if (err) {
@@ -626,9 +647,12 @@ static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sy
 			}
 		}
 	} else {
+		uint64_t q0 = now_ns();
+
 		bitmap__zero(s->bm);
 		err = t->ops->iommu_report(t->o.ops_ctx, t->o.container, s->first, len,
 					   t->page_size, words);
+		query_done(t, NULL, s, q0, err);
 		st->queries++;
 		st->bitmap_bytes += bitmap__bytes(s->bm);
 		if (err) {
