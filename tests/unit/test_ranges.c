@@ -354,6 +354,9 @@ static void test_layout_list_with_kinds_and_viommu(void **state)
 	assert_true(l.viommu);
 	assert_int_equal(layout_parse("1G@0,1G@512M", &l, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "'1G@512M' overlaps an earlier section");
+	assert_int_equal(layout_parse("8K@0xfffffffffffff000", &l, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "'8K@0xfffffffffffff000' wraps past the end of the IOVA space");
+	assert_int_equal(layout_parse("4K@0xfffffffffffff000", &l, err, sizeof(err)), 0);
 	assert_int_equal(layout_parse("1Q", &l, err, sizeof(err)), -EINVAL);
 	assert_int_equal(layout_parse("viommu", &l, err, sizeof(err)), -EINVAL);
 }
