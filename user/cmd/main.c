@@ -10,6 +10,7 @@ int verbosity;
 static const struct cmd commands[] = {
 	{ "info", cmd_info,
 	  "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+	{ "track", cmd_track, "run device/IOMMU dirty tracking on VFIO devices" },
 };
 
 static void usage(FILE *out)
