@@ -12,6 +12,7 @@ static const struct cmd commands[] = {
 	  "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
 	{ "trace", cmd_trace, "one decoded line per VFIO/iommufd ioctl of any process" },
 	{ "state", cmd_state, "processes, containers, devices, mappings, tracking ranges" },
+	{ "track", cmd_track, "run device/IOMMU dirty tracking on VFIO devices" },
 };
 
 static void usage(FILE *out)
