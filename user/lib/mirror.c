@@ -13,6 +13,7 @@
 #include "vfioscope/decode.h"
 #include "vfioscope/loader.h"
 #include "vfioscope/mirror.h"
+#include "vfioscope/ranges.h"
 #include "vfioscope/log.h"
 
 #define PAGE_4K 4096ULL
@@ -122,37 +123,31 @@ static int cmp_ctr(const void *a, const void *b)
 	return x->file < y->file ? -1 : x->file > y->file;
 }
 
+/* The seed's computation lives in the ranges module; each mapping is a RAM section. QEMU's
+ * PCI-64 bucket needs to know which sections are device BARs, which mappings do not say. */
 void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
 			struct mirror_ranges *out)
 {
-	uint64_t min32 = UINT32_MAX, max32 = 0, min64 = UINT64_MAX, max64 = 0;
+	struct dirty_ranges r;
 
 	memset(out, 0, sizeof(*out));
+	dirty_ranges__init(&r);
 	for (size_t i = 0; i < n; i++) {
-		/* QEMU: REAL_HOST_PAGE_ALIGN(start) rounds up, the end rounds down */
-		uint64_t iova = (maps[i].iova + page - 1) & ~(page - 1);
-		uint64_t llend = (maps[i].iova + maps[i].size) & ~(page - 1);
-		uint64_t end;
+		struct section sec = { .iova = maps[i].iova,
+				       .size = maps[i].size,
+				       .offset_in_region = maps[i].iova,
+				       .kind = SECTION_RAM };
 
-		if (iova >= llend)
-			continue;
-		end = llend - 1;
-		if (end <= UINT32_MAX) {
-			min32 = iova < min32 ? iova : min32;
-			max32 = end > max32 ? end : max32;
-		} else {
-			min64 = iova < min64 ? iova : min64;
-			max64 = end > max64 ? end : max64;
-		}
+		dirty_ranges__update(&r, &sec, page);
 	}
 	/* a bucket with max == 0 counts as empty (QEMU's !!max32) */
-	if (max32) {
-		out->iova32 = min32;
-		out->len32 = max32 - min32 + 1;
+	if (r.max32) {
+		out->iova32 = r.min32;
+		out->len32 = r.max32 - r.min32 + 1;
 	}
-	if (max64) {
-		out->iova64 = min64;
-		out->len64 = max64 - min64 + 1;
+	if (r.max64) {
+		out->iova64 = r.min64;
+		out->len64 = r.max64 - r.min64 + 1;
 	}
 }
 
