@@ -123,7 +123,8 @@ void metric_series__observe(struct metric_series *s, double v);
  * Each slot is added to the first bucket whose bound is >= its upper bound (slots above the
  * last bound go to +Inf), so no observation is ever counted below its value; the import is
  * exact when every bucket bound is one of the 2^k * unit values (see metrics_bounds_log2).
- * @sum is in the source unit (multiplied by @unit). Returns 0 or -EINVAL.
+ * @sum is in the source unit (multiplied by @unit). At most 65 slots (k = 0..64, the
+ * last for values above 2^63). Returns 0 or -EINVAL.
  */
 int metric_series__import_log2(struct metric_series *s, const uint64_t *slots, int nslots,
 			       uint64_t sum, double unit);

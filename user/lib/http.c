@@ -221,6 +221,13 @@ static enum MHD_Result serve_landing(struct http_server *srv, struct MHD_Connect
 	return ret;
 }
 
+static bool has_body(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+
+	return cl && strtoull(cl, NULL, 10) != 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req_cls)
@@ -233,7 +240,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return send_text(srv, conn, "other", MHD_HTTP_METHOD_NOT_ALLOWED, plain,
 				 "method not allowed\n");
 	/* A GET carries no body: refuse one rather than buffer it. */
-	if (*upload_data_size)
+	if (*upload_data_size ||
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") ||
+	    has_body(conn))
 		return send_text(srv, conn, "other", MHD_HTTP_CONTENT_TOO_LARGE, plain,
 				 "request body not accepted\n");
 	if (!strcmp(url, "/metrics"))

@@ -689,7 +689,7 @@ int metric_series__import_log2(struct metric_series *s, const uint64_t *slots, i
 	uint64_t total = 0;
 	struct metric_family *f;
 
-	if (!s || s->fam->d.type != METRIC_HISTOGRAM || nslots < 0 || nslots > 64 || !(unit > 0))
+	if (!s || s->fam->d.type != METRIC_HISTOGRAM || nslots < 0 || nslots > 65 || !(unit > 0))
 		return -EINVAL;
 	f = s->fam;
 	for (int k = 0; k < nslots; k++) {
