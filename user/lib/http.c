@@ -228,6 +228,15 @@ static bool has_body(struct MHD_Connection *conn)
 	return cl && strtoull(cl, NULL, 10) != 0;
 }
 
+/*
+ * No percent-decoding: every path we serve is plain ASCII, and decoding would let "/%00" read
+ * as "/" (a C string ends at the NUL). Encoded paths are simply unknown (404).
+ */
+static size_t no_unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+	return strlen(uri);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req_cls)
@@ -328,7 +337,7 @@ int http_server__start(struct http_server *srv)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->o.conn_memory,
 		/* Refuse sloppy requests (bare LF, spaces in header names, ...). */
 		MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_END);
+		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
 	if (!srv->mhd) {
 		pr_err("failed to start the HTTP server on port %d", srv->port);
 		return -EIO;
