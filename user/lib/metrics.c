@@ -47,6 +47,8 @@ struct metric_family {
 	char om_name[128]; /* OpenMetrics family name: no _total / _info suffix */
 	int nlabels;
 	double bounds[METRICS_MAX_BUCKETS];
+	/* le label values, formatted once: [0] text 0.0.4, [1] OpenMetrics */
+	char le[2][METRICS_MAX_BUCKETS][32];
 	int nbuckets;
 	int max_series;
 	pthread_mutex_t lock; /* series creation and removal; writers only */
@@ -369,8 +371,11 @@ int metrics_registry__register(struct metrics_registry *reg, const struct metric
 	if (!nlabels)
 		f->max_series = 1;
 	f->nbuckets = desc->type == METRIC_HISTOGRAM ? desc->nbuckets : 0;
-	if (f->nbuckets)
-		memcpy(f->bounds, desc->buckets, f->nbuckets * sizeof(double));
+	for (int i = 0; i < f->nbuckets; i++) {
+		f->bounds[i] = desc->buckets[i];
+		metrics_format_double(f->le[0][i], sizeof(f->le[0][i]), f->bounds[i], false);
+		metrics_format_double(f->le[1][i], sizeof(f->le[1][i]), f->bounds[i], true);
+	}
 	n = strlen(desc->name);
 	if (desc->type == METRIC_COUNTER)
 		n -= strlen("_total");
@@ -772,9 +777,23 @@ void metrics_format_double(char *buf, size_t len, double v, bool openmetrics)
 		strncat(buf, ".0", len - strlen(buf) - 1);
 }
 
-/* Sample values: integers stay integers in both formats (OpenMetrics allows them). */
+/*
+ * Sample values: integers stay integers in both formats (OpenMetrics allows them). Most values
+ * are counts, so integers below 2^53 (exact in a double) take a fast path.
+ */
 static void format_value(char *buf, size_t len, double v)
 {
+	if (v >= 0 && v < 9007199254740992.0 && v == (double)(uint64_t)v && len >= 21) {
+		char tmp[24], *p = tmp + sizeof(tmp);
+		uint64_t u = (uint64_t)v;
+
+		*--p = 0;
+		do
+			*--p = '0' + u % 10;
+		while (u /= 10);
+		memcpy(buf, p, tmp + sizeof(tmp) - p);
+		return;
+	}
 	metrics_format_double(buf, len, v, false);
 }
 
@@ -1002,7 +1021,7 @@ static void render_sample(struct sbuf *b, const struct metric_family *f, const c
 {
 	char num[40];
 
-	sb_puts(b, f->d.type == METRIC_HISTOGRAM ? f->d.name : f->d.name);
+	sb_puts(b, f->d.name);
 	sb_puts(b, suffix);
 	sb_labels(b, f, c, le);
 	format_value(num, sizeof(num), v);
@@ -1047,12 +1066,10 @@ static void render_family(struct sbuf *b, struct metric_family *f, bool om)
 			continue;
 		}
 		uint64_t cum = 0;
-		char le[40];
 
 		for (int k = 0; k < f->nbuckets; k++) {
 			cum += c.buckets[k];
-			metrics_format_double(le, sizeof(le), f->bounds[k], om);
-			render_sample(b, f, "_bucket", &c, le, (double)cum);
+			render_sample(b, f, "_bucket", &c, f->le[om][k], (double)cum);
 		}
 		cum += c.buckets[f->nbuckets];
 		render_sample(b, f, "_bucket", &c, "+Inf", (double)cum);
