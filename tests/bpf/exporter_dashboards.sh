@@ -46,6 +46,11 @@ sed -n 's/^ *- record: *//p' "$RULES" | sort -u >"$T/rules-defined"
 missing=$(comm -23 "$T/rules-used" "$T/rules-defined")
 check "every recording rule queried is defined${missing:+; missing: $missing}" [ -z "$missing" ]
 check "Prometheus' own series used: only up" [ "$(sed -n 's/^prometheus://p' "$T/queried")" = up ]
+undocumented=$("$VFIOSCOPE" serve --list-metrics | awk '{print $1}' | while read -r m; do
+	grep -q "^| \`$m\` |" docs/metrics.md || echo "$m"
+done)
+check "every exported metric is in docs/metrics.md${undocumented:+; missing: $undocumented}" \
+	[ -z "$undocumented" ]
 # The checker itself finds a metric that is not exported (it can fail).
 echo '{"panels":[{"targets":[{"expr":"rate(vfio_not_a_metric_total{a=\"b\"}[5m])"}]}]}' >"$T/bad.json"
 : >"$T/empty.yml"
