@@ -31,7 +31,7 @@ check() { # NAME COMMAND...: one counted check
 }
 
 finish() {
-	echo "$(basename "$0" .sh): $PASS passed, $FAIL failed"
+	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 	exit
 }
