@@ -27,13 +27,33 @@
 extern const char vfioscope_landing_html[];
 extern const unsigned int vfioscope_landing_html_len;
 
+struct serve;
+
+/*
+ * A data source serve runs: the tracer, the tracker (--track), the simulator. setup() runs
+ * privileged (load and attach BPF, open devices, pin memory) and may add collectors to the
+ * registry (read once per scrape); start() runs after every capability is dropped; step() runs
+ * from the main loop every step_ms (a sync, a simulator step); stop() at exit. A source whose
+ * setup fails is reported (and /healthz says so) while the others keep running, unless
+ * --strict.
+ */
+struct serve_source {
+	const char *name;
+	int (*setup)(struct serve *s, struct serve_source *src);
+	int (*start)(struct serve *s, struct serve_source *src);
+	int (*step)(struct serve *s, struct serve_source *src);
+	void (*stop)(struct serve *s, struct serve_source *src);
+	unsigned int step_ms;
+	bool enabled, failed;
+	double next;
+};
+
 struct serve {
 	struct metrics_registry *reg;
 	struct vfio_metrics vm;
 	struct http_server *http;
 	/* SIMULATOR source (--simulate): synthetic containers, not a real source. */
 	int sim_containers;
-	unsigned int sim_interval_ms;
 	uint64_t sim_step;
 };
 
@@ -53,14 +73,10 @@ static void serve_usage(FILE *out)
 		"  --http-timeout SECONDS  idle connection timeout (default 10)\n"
 		"  --simulate N            SIMULATOR: feed N synthetic containers (synthetic-0..)\n"
 		"  --simulate-interval MS  simulator step (default 1000)\n"
+		"  --strict                fail when a source fails to start (default: report it\n"
+		"                          in /healthz and keep serving the others)\n"
 		"  --list-metrics          print every metric family (name type labels) and exit\n",
 		HTTP_DEFAULT_LISTEN);
-}
-
-static int health(void *ctx, char *msg, size_t len)
-{
-	/* Serving at all is the health of the exporter; sources report through metrics. */
-	return 0;
 }
 
 static int write_port_file(const char *path, int port)
@@ -78,9 +94,46 @@ static int write_port_file(const char *path, int port)
 	return 0;
 }
 
-static int simulate_step(struct serve *s)
+static int sim_setup(struct serve *s, struct serve_source *src)
+{
+	pr_warn("SIMULATOR: serving %d synthetic containers (synthetic-0..), not real data",
+		s->sim_containers);
+	return vfio_metrics__simulate(&s->vm, s->sim_containers, s->sim_step++);
+}
+
+static int sim_step(struct serve *s, struct serve_source *src)
 {
 	return vfio_metrics__simulate(&s->vm, s->sim_containers, s->sim_step++);
+}
+
+/*
+ * The sources, in setup order. The tracer and the tracker plug in here, e.g.
+ *   { "tracer", tracer_setup, NULL, NULL, tracer_stop },   (loader: open, load, attach; then
+ *       vfio_metrics__program() per program and a "tracer" collector reading the BPF maps)
+ *   { "tracker", tracker_setup, NULL, tracker_sync, tracker_stop, .step_ms = 1000 },
+ */
+static struct serve_source sources[] = {
+	{ "simulator", sim_setup, NULL, sim_step, NULL, .step_ms = 1000 },
+};
+#define NSOURCES (sizeof(sources) / sizeof(sources[0]))
+
+static struct serve_source *source(const char *name)
+{
+	for (size_t i = 0; i < NSOURCES; i++)
+		if (!strcmp(sources[i].name, name))
+			return &sources[i];
+	return NULL;
+}
+
+static int health(void *ctx, char *msg, size_t len)
+{
+	for (size_t i = 0; i < NSOURCES; i++) {
+		if (sources[i].enabled && sources[i].failed) {
+			snprintf(msg, len, "source %s failed to start", sources[i].name);
+			return -EIO;
+		}
+	}
+	return 0;
 }
 
 /* Waits for SIGINT/SIGTERM (blocked in every thread) for up to @ms. Returns true on a signal. */
@@ -112,14 +165,16 @@ int cmd_serve(int argc, char **argv)
 		{ "simulate", required_argument, NULL, 's' },
 		{ "simulate-interval", required_argument, NULL, 'i' },
 		{ "list-metrics", no_argument, NULL, 'L' },
+		{ "strict", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct http_server_opts hopts = {};
-	struct serve s = { .sim_interval_ms = 1000 };
+	struct serve s = {};
+	struct serve_source *sim = source("simulator");
 	const char *port_file = NULL, *keep_caps = NULL;
 	double duration = 0, deadline;
-	bool list = false;
+	bool list = false, strict = false;
 	uint64_t keep = 0;
 	sigset_t sigs;
 	int c, err, ret = 1;
@@ -152,7 +207,10 @@ int cmd_serve(int argc, char **argv)
 			s.sim_containers = atoi(optarg);
 			break;
 		case 'i':
-			s.sim_interval_ms = atoi(optarg);
+			sim->step_ms = atoi(optarg);
+			break;
+		case 'S':
+			strict = true;
 			break;
 		case 'L':
 			list = true;
@@ -165,7 +223,7 @@ int cmd_serve(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || s.sim_containers < 0 || s.sim_interval_ms < 10 || duration < 0) {
+	if (optind < argc || s.sim_containers < 0 || sim->step_ms < 10 || duration < 0) {
 		serve_usage(stderr);
 		return 2;
 	}
@@ -195,14 +253,24 @@ int cmd_serve(int argc, char **argv)
 	}
 
 	/*
-	 * Privileged steps. The tracer (CAP_BPF + CAP_PERFMON: load, attach; CAP_SYS_ADMIN only
-	 * for module BTF by id) and the tracker (opens /dev/vfio or /dev/iommu, pins memory)
-	 * plug in here and add their collectors:
-	 *   metrics_registry__add_collector(s.reg, "tracer", tracer_collect, tracer);
+	 * Privileged steps: the tracer (CAP_BPF + CAP_PERFMON to load and attach; CAP_SYS_ADMIN
+	 * only for module BTF by id), the tracker (opens /dev/vfio or /dev/iommu, pins memory).
 	 */
-	if (s.sim_containers)
-		pr_warn("SIMULATOR: serving %d synthetic containers (synthetic-0..), not real data",
-			s.sim_containers);
+	sim->enabled = s.sim_containers > 0;
+	for (size_t i = 0; i < NSOURCES; i++) {
+		struct serve_source *src = &sources[i];
+
+		if (!src->enabled || !src->setup)
+			continue;
+		err = src->setup(&s, src);
+		if (err) {
+			pr_err("failed to start source %s: %s", src->name, strerror(-err));
+			src->failed = true;
+			if (strict)
+				goto out;
+			err = 0;
+		}
+	}
 
 	hopts.reg = s.reg;
 	hopts.vm = &s.vm;
@@ -226,8 +294,14 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (s.sim_containers && (err = simulate_step(&s)))
-		goto out;
+	for (size_t i = 0; i < NSOURCES; i++) {
+		struct serve_source *src = &sources[i];
+
+		if (src->enabled && !src->failed && src->start && (err = src->start(&s, src))) {
+			pr_err("failed to start source %s: %s", src->name, strerror(-err));
+			goto out;
+		}
+	}
 	err = http_server__start(s.http);
 	if (err)
 		goto out;
@@ -240,27 +314,45 @@ int cmd_serve(int argc, char **argv)
 		http_server__port(s.http));
 
 	deadline = duration ? mono_s() + duration : 0;
+	for (size_t i = 0; i < NSOURCES; i++)
+		sources[i].next = mono_s() + sources[i].step_ms / 1000.0;
 	for (;;) {
-		long ms = s.sim_containers ? s.sim_interval_ms : 1000;
+		double now = mono_s(), wake = now + 1;
 
-		if (deadline) {
-			double left = deadline - mono_s();
-
-			if (left <= 0)
-				break;
-			if (left * 1000 < ms)
-				ms = (long)(left * 1000) + 1;
-		}
-		if (wait_signal(&sigs, ms))
+		if (deadline && now >= deadline)
 			break;
-		if (s.sim_containers && (err = simulate_step(&s)))
-			goto out;
+		for (size_t i = 0; i < NSOURCES; i++) {
+			struct serve_source *src = &sources[i];
+
+			if (!src->enabled || src->failed || !src->step)
+				continue;
+			if (now >= src->next) {
+				err = src->step(&s, src);
+				if (err) {
+					pr_err("failed to run source %s: %s", src->name,
+					       strerror(-err));
+					goto out;
+				}
+				src->next += src->step_ms / 1000.0;
+				if (src->next < now)
+					src->next = now + src->step_ms / 1000.0;
+			}
+			if (src->next < wake)
+				wake = src->next;
+		}
+		if (deadline && deadline < wake)
+			wake = deadline;
+		if (wait_signal(&sigs, (long)((wake - mono_s()) * 1000) + 1))
+			break;
 	}
 	ret = 0;
 out:
 	if (err)
 		ret = 1;
 	http_server__free(s.http);
+	for (size_t i = 0; i < NSOURCES; i++)
+		if (sources[i].enabled && !sources[i].failed && sources[i].stop)
+			sources[i].stop(&s, &sources[i]);
 	metrics_registry__free(s.reg);
 	return ret;
 }
