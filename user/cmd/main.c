@@ -9,7 +9,7 @@ int verbosity;
 
 static const struct cmd commands[] = {
 	{ "info", cmd_info, "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
-	{ "serve", cmd_serve, "the exporter: metrics over HTTP (Prometheus, OpenMetrics), a live page" },
+	{ "serve", cmd_serve, "metrics over HTTP (Prometheus, OpenMetrics) and a live page" },
 };
 
 static void usage(FILE *out)
