@@ -21,6 +21,10 @@ check "/metrics is OpenMetrics when asked" \
 		"$URL/metrics")" = "application/openmetrics-text; version=1.0.0; charset=utf-8" ]
 check "OpenMetrics ends with # EOF" \
 	[ "$(curl -s -H 'Accept: application/openmetrics-text' "$URL/metrics" | tail -n1)" = "# EOF" ]
+check "/metrics is gzip-compressed when asked (Prometheus asks)" \
+	bash -c "curl -s -D- -o /dev/null -H 'Accept-Encoding: gzip' '$URL/metrics' | grep -qi '^content-encoding: gzip'"
+check "the compressed /metrics decompresses to valid metrics" \
+	bash -c "curl -s -H 'Accept-Encoding: gzip' '$URL/metrics' | gzip -dc | promtool check metrics"
 check "/healthz is 200 ok" [ "$(curl -s "$URL/healthz")" = ok ]
 check "HEAD /metrics is 200 without a body" \
 	[ "$(curl -s -I -o /dev/null -w '%{http_code}' "$URL/metrics")" = 200 ]

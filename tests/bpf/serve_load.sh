@@ -16,6 +16,11 @@ curl -s -o /dev/null -w '%{time_total}\n' "$URL/metrics" >/dev/null
 for _ in $(seq 20); do curl -s -o /dev/null -w '%{time_total}\n' "$URL/metrics"; done >"$T/times"
 echo "info: /metrics with 100 containers: $(curl -s "$URL/metrics" | wc -c) bytes, median" \
 	"$(sort -n "$T/times" | sed -n 10p) s over 20 curl scrapes"
+for _ in $(seq 20); do
+	curl -s --compressed -o /dev/null -w '%{time_total} %{size_download}\n' "$URL/metrics"
+done >"$T/ztimes"
+echo "info: gzip-compressed (as Prometheus asks): $(sort -n "$T/ztimes" | sed -n 10p | cut -d' ' -f2)" \
+	"bytes, median $(sort -n "$T/ztimes" | sed -n 10p | cut -d' ' -f1) s"
 
 wrk -t2 -c64 -d4s --timeout 10s "$URL/metrics" >"$T/wrk1" 2>&1
 sed 's/^/info: wrk -c64: /' "$T/wrk1"

@@ -197,6 +197,25 @@ static void test_metrics_served_as_openmetrics_when_asked(void **state)
 	free(r);
 }
 
+static void test_metrics_gzipped_only_when_accepted(void **state)
+{
+	struct fixture *fx = *state;
+	char *r = request(fx->port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+				    "Accept-Encoding: deflate, gzip\r\n\r\n");
+	char *body = strstr(r, "\r\n\r\n");
+
+	assert_int_equal(status_of(r), 200);
+	assert_non_null(strstr(r, "Content-Encoding: gzip"));
+	assert_non_null(body);
+	assert_true((unsigned char)body[4] == 0x1f && (unsigned char)body[5] == 0x8b);
+	free(r);
+	r = request(fx->port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+			      "Accept-Encoding: gzip;q=0, identity\r\n\r\n");
+	assert_null(strstr(r, "Content-Encoding"));
+	assert_non_null(strstr(r, "vfioscope_build_info"));
+	free(r);
+}
+
 static void test_unknown_path_is_404(void **state)
 {
 	struct fixture *fx = *state;
@@ -382,6 +401,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_served_as_openmetrics_when_asked,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_gzipped_only_when_accepted, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_path_is_404, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_methods_are_405_with_allow, setup,
 						teardown),
