@@ -138,6 +138,20 @@ struct metric_hist_snapshot {
 };
 int metric_series__hist_snapshot(struct metric_series *s, struct metric_hist_snapshot *snap);
 
+/*
+ * The q-quantile (0 <= q <= 1) of a histogram series, estimated like PromQL's
+ * histogram_quantile(): linear interpolation inside the bucket that holds the rank, the lower
+ * bound of the first bucket taken as 0, the last finite bound when the rank falls in +Inf.
+ * NAN when the series is empty or not a histogram.
+ */
+double metric_series__quantile(struct metric_series *s, double q);
+
+/* Calls @fn for each live series of @fam with its label values (in the family's label order);
+ * stops early when @fn returns non-zero and returns that. */
+int metric_family__each(struct metric_family *fam,
+			int (*fn)(void *ctx, const char *const *values, struct metric_series *s),
+			void *ctx);
+
 /* Fill bounds[] with 2^k * unit for k = first, first+step, ..., <= last. Returns the count. */
 int metrics_bounds_log2(double *bounds, int max, int first, int last, int step, double unit);
 

@@ -572,6 +572,47 @@ static void test_concurrent_scrapes_see_consistent_histograms(void **state)
 	metrics_registry__free(reg);
 }
 
+static void test_quantile_interpolates_like_histogram_quantile(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct metric_family *f = hist124(reg);
+	struct metric_series *s = metric_family__with(f, "a");
+
+	assert_true(isnan(metric_series__quantile(s, 0.5)));
+	for (int i = 0; i < 10; i++)
+		metric_series__observe(s, 1.5); /* all in (1, 2] */
+	/* rank 5 of 10 in (1, 2]: 1 + (2 - 1) * 5/10 */
+	assert_true(fabs(metric_series__quantile(s, 0.5) - 1.5) < 1e-12);
+	assert_true(fabs(metric_series__quantile(s, 1) - 2) < 1e-12);
+	metric_series__observe(metric_family__with(f, "b"), 100); /* +Inf: the last bound */
+	assert_true(metric_series__quantile(metric_family__with(f, "b"), 0.5) == 4);
+	metrics_registry__free(reg);
+}
+
+static int count_each(void *ctx, const char *const *values, struct metric_series *s)
+{
+	int *n = ctx;
+
+	if (strcmp(values[0], "a") && strcmp(values[0], "c"))
+		fail_msg("unexpected series %s", values[0]);
+	return ++*n == 100;
+}
+
+static void test_each_visits_live_series_only(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct metric_family *f = hist124(reg);
+	int n = 0;
+
+	metric_family__with(f, "a");
+	metric_family__with(f, "b");
+	metric_family__with(f, "c");
+	metric_family__remove_matching(f, "c", "b");
+	assert_int_equal(metric_family__each(f, count_each, &n), 0);
+	assert_int_equal(n, 2);
+	metrics_registry__free(reg);
+}
+
 static void test_list_names_every_family_with_type_and_labels(void **state)
 {
 	struct metrics_registry *reg = metrics_registry__new();
@@ -611,6 +652,8 @@ int main(void)
 		cmocka_unit_test(test_numbers_use_shortest_round_trip_form),
 		cmocka_unit_test(test_collectors_refresh_before_render_and_report_failure),
 		cmocka_unit_test(test_concurrent_scrapes_see_consistent_histograms),
+		cmocka_unit_test(test_quantile_interpolates_like_histogram_quantile),
+		cmocka_unit_test(test_each_visits_live_series_only),
 		cmocka_unit_test(test_list_names_every_family_with_type_and_labels),
 	};
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "serve.h"
 #include "vfioscope/http.h"
 #include "vfioscope/log.h"
 #include "vfioscope/metrics.h"
@@ -27,40 +29,10 @@
 extern const char vfioscope_landing_html[];
 extern const unsigned int vfioscope_landing_html_len;
 
-struct serve;
-
-/*
- * A data source serve runs: the tracer, the tracker (--track), the simulator. setup() runs
- * privileged (load and attach BPF, open devices, pin memory) and may add collectors to the
- * registry (read once per scrape); start() runs after every capability is dropped; step() runs
- * from the main loop every step_ms (a sync, a simulator step); stop() at exit. A source whose
- * setup fails is reported (and /healthz says so) while the others keep running, unless
- * --strict.
- */
-struct serve_source {
-	const char *name;
-	int (*setup)(struct serve *s, struct serve_source *src);
-	int (*start)(struct serve *s, struct serve_source *src);
-	int (*step)(struct serve *s, struct serve_source *src);
-	void (*stop)(struct serve *s, struct serve_source *src);
-	unsigned int step_ms;
-	bool enabled, failed;
-	double next;
-};
-
-struct serve {
-	struct metrics_registry *reg;
-	struct vfio_metrics vm;
-	struct http_server *http;
-	/* SIMULATOR source (--simulate): synthetic containers, not a real source. */
-	int sim_containers;
-	uint64_t sim_step;
-};
-
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vfioscope serve [options]\n\n"
+		"usage: vfioscope serve [options] [--track -- TRACK OPTIONS]\n\n"
 		"Serves vfioscope's metrics over HTTP: /metrics (Prometheus text, or OpenMetrics\n"
 		"when the scraper asks for it), /healthz and a live landing page at /.\n\n"
 		"  --listen ADDR:PORT      address to listen on (default %s); loopback only\n"
@@ -75,6 +47,10 @@ static void serve_usage(FILE *out)
 		"  --simulate-interval MS  simulator step (default 1000)\n"
 		"  --strict                fail when a source fails to start (default: report it\n"
 		"                          in /healthz and keep serving the others)\n"
+		"  --track                 also run `vfioscope track --json TRACK OPTIONS` (the\n"
+		"                          options after --) and export its syncs as container\n"
+		"                          \"track\"; serve exits 1 if it fails\n"
+		"  --summary               print a summary of what was observed at exit\n"
 		"  --list-metrics          print every metric family (name type labels) and exit\n",
 		HTTP_DEFAULT_LISTEN);
 }
@@ -114,6 +90,7 @@ static int sim_step(struct serve *s, struct serve_source *src)
  */
 static struct serve_source sources[] = {
 	{ "simulator", sim_setup, NULL, sim_step, NULL, .step_ms = 1000 },
+	{ "tracker", serve_track_setup, NULL, serve_track_step, serve_track_stop, .step_ms = 100 },
 };
 #define NSOURCES (sizeof(sources) / sizeof(sources[0]))
 
@@ -144,6 +121,120 @@ static bool wait_signal(const sigset_t *set, long ms)
 	return sigtimedwait(set, NULL, &ts) > 0;
 }
 
+static void print_bytes(FILE *out, double v)
+{
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	fprintf(out, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
+static void print_secs(FILE *out, double v)
+{
+	if (isnan(v))
+		fprintf(out, "-");
+	else if (v < 1e-3)
+		fprintf(out, "%.0f us", v * 1e6);
+	else if (v < 1)
+		fprintf(out, "%.2f ms", v * 1e3);
+	else
+		fprintf(out, "%.2f s", v);
+}
+
+struct summary_ctx {
+	struct serve *s;
+	FILE *out;
+};
+
+static int summary_sync(void *ctx, const char *const *v, struct metric_series *hist)
+{
+	struct summary_ctx *c = ctx;
+	struct vfio_metrics *vm = &c->s->vm;
+	struct metric_hist_snapshot snap;
+	const char *ranges[] = { "32bit", "64bit" };
+
+	metric_series__hist_snapshot(hist, &snap);
+	fprintf(c->out, "container %s: method %s, %llu syncs, %.0f dirty pages\n", v[0], v[1],
+		(unsigned long long)snap.count,
+		metric_series__value(metric_family__with(vm->dirty_pages, v[0], v[1])));
+	fprintf(c->out, "  sync latency: p50 ");
+	print_secs(c->out, metric_series__quantile(hist, 0.5));
+	fprintf(c->out, ", p90 ");
+	print_secs(c->out, metric_series__quantile(hist, 0.9));
+	fprintf(c->out, ", p99 ");
+	print_secs(c->out, metric_series__quantile(hist, 0.99));
+	fprintf(c->out, ", mean ");
+	print_secs(c->out, snap.count ? snap.sum / snap.count : NAN);
+	fprintf(c->out, " (bucket estimates, like histogram_quantile)\n  tracked: ");
+	print_bytes(c->out, metric_series__value(metric_family__with(vm->tracked_bytes, v[0])));
+	for (int i = 0; i < 2; i++) {
+		const char *key[] = { v[0], ranges[i] };
+		struct metric_series *a, *b;
+
+		if (!metric_family__nseries(vm->range_start))
+			break;
+		a = metric_family__series(vm->range_start, key);
+		b = metric_family__series(vm->range_end, key);
+		if (metric_series__value(b) > metric_series__value(a))
+			fprintf(c->out, ", %s 0x%llx-0x%llx", ranges[i],
+				(unsigned long long)metric_series__value(a),
+				(unsigned long long)metric_series__value(b));
+		else /* it was created by this lookup: forget it again */
+			metric_family__remove(vm->range_start, key),
+				metric_family__remove(vm->range_end, key);
+	}
+	fprintf(c->out, "\n");
+	return 0;
+}
+
+static int summary_bitmap(void *ctx, const char *const *v, struct metric_series *hist)
+{
+	struct summary_ctx *c = ctx;
+	struct metric_hist_snapshot snap;
+
+	metric_series__hist_snapshot(hist, &snap);
+	if (!snap.count)
+		return 0;
+	fprintf(c->out, "bitmaps (%s): %llu handed to the kernel, mean ", v[0],
+		(unsigned long long)snap.count);
+	print_bytes(c->out, snap.sum / snap.count);
+	fprintf(c->out, ", p50 ");
+	print_bytes(c->out, metric_series__quantile(hist, 0.5));
+	fprintf(c->out, ", p99 ");
+	print_bytes(c->out, metric_series__quantile(hist, 0.99));
+	fprintf(c->out, "\n");
+	return 0;
+}
+
+static int summary_mapped(void *ctx, const char *const *v, struct metric_series *g)
+{
+	struct summary_ctx *c = ctx;
+
+	fprintf(c->out, "container %s: ", v[0]);
+	print_bytes(c->out, metric_series__value(g));
+	fprintf(c->out, " DMA-mapped\n");
+	return 0;
+}
+
+/* What the sources observed, for a person at the end of a run (make demo). */
+static void print_summary(struct serve *s, FILE *out)
+{
+	struct summary_ctx c = { s, out };
+
+	fprintf(out, "== vfioscope serve summary ==\n");
+	metric_family__each(s->vm.mapped_bytes, summary_mapped, &c);
+	metric_family__each(s->vm.sync_duration, summary_sync, &c);
+	metric_family__each(s->vm.bitmap_bytes, summary_bitmap, &c);
+	if (!metric_family__nseries(s->vm.sync_duration))
+		fprintf(out, "no dirty sync observed\n");
+	fprintf(out, "events lost: %.0f\n",
+		metric_series__value(metric_family__series(s->vm.events_lost, NULL)));
+}
+
 static double mono_s(void)
 {
 	struct timespec ts;
@@ -166,6 +257,8 @@ int cmd_serve(int argc, char **argv)
 		{ "simulate-interval", required_argument, NULL, 'i' },
 		{ "list-metrics", no_argument, NULL, 'L' },
 		{ "strict", no_argument, NULL, 'S' },
+		{ "track", no_argument, NULL, 'T' },
+		{ "summary", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -174,7 +267,7 @@ int cmd_serve(int argc, char **argv)
 	struct serve_source *sim = source("simulator");
 	const char *port_file = NULL, *keep_caps = NULL;
 	double duration = 0, deadline;
-	bool list = false, strict = false;
+	bool list = false, strict = false, track = false, summary = false;
 	uint64_t keep = 0;
 	sigset_t sigs;
 	int c, err, ret = 1;
@@ -212,6 +305,12 @@ int cmd_serve(int argc, char **argv)
 		case 'S':
 			strict = true;
 			break;
+		case 'T':
+			track = true;
+			break;
+		case 'U':
+			summary = true;
+			break;
 		case 'L':
 			list = true;
 			break;
@@ -223,7 +322,12 @@ int cmd_serve(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || s.sim_containers < 0 || sim->step_ms < 10 || duration < 0) {
+	if (track) {
+		s.track_argc = argc - optind;
+		s.track_argv = argv + optind;
+	}
+	if ((optind < argc && !track) || s.sim_containers < 0 || sim->step_ms < 10 ||
+	    duration < 0) {
 		serve_usage(stderr);
 		return 2;
 	}
@@ -257,6 +361,7 @@ int cmd_serve(int argc, char **argv)
 	 * only for module BTF by id), the tracker (opens /dev/vfio or /dev/iommu, pins memory).
 	 */
 	sim->enabled = s.sim_containers > 0;
+	source("tracker")->enabled = track;
 	for (size_t i = 0; i < NSOURCES; i++) {
 		struct serve_source *src = &sources[i];
 
@@ -347,12 +452,23 @@ int cmd_serve(int argc, char **argv)
 	}
 	ret = 0;
 out:
+	if (s.http) /* stop serving before the sources' last words */
+		http_server__free(s.http);
+	s.http = NULL;
 	if (err)
 		ret = 1;
 	http_server__free(s.http);
 	for (size_t i = 0; i < NSOURCES; i++)
 		if (sources[i].enabled && !sources[i].failed && sources[i].stop)
 			sources[i].stop(&s, &sources[i]);
+	for (size_t i = 0; i < NSOURCES; i++) {
+		if (sources[i].enabled && sources[i].failed) {
+			fprintf(stderr, "vfioscope: source %s failed\n", sources[i].name);
+			ret = 1;
+		}
+	}
+	if (summary && !list && s.reg)
+		print_summary(&s, stdout);
 	metrics_registry__free(s.reg);
 	return ret;
 }

@@ -727,6 +727,51 @@ int metric_series__hist_snapshot(struct metric_series *s, struct metric_hist_sna
 	return 0;
 }
 
+double metric_series__quantile(struct metric_series *s, double q)
+{
+	struct metric_hist_snapshot snap;
+	const struct metric_family *f;
+	double rank, below = 0, lower = 0;
+
+	if (metric_series__hist_snapshot(s, &snap) || !snap.count || !(q >= 0 && q <= 1))
+		return NAN;
+	f = s->fam;
+	rank = q * snap.count;
+	for (int i = 0; i < f->nbuckets; i++) {
+		double upto = below + snap.counts[i];
+
+		if (upto >= rank && snap.counts[i])
+			return lower + (f->bounds[i] - lower) * (rank - below) / snap.counts[i];
+		below = upto;
+		lower = f->bounds[i];
+	}
+	return f->nbuckets ? f->bounds[f->nbuckets - 1] : NAN;
+}
+
+int metric_family__each(struct metric_family *f,
+			int (*fn)(void *ctx, const char *const *values, struct metric_series *s),
+			void *ctx)
+{
+	int n = atomic_load_explicit(&f->nslots, memory_order_acquire);
+
+	for (int i = 0; i < n; i++) {
+		struct metric_series *s = &f->slots[i];
+		struct series_copy c;
+		const char *values[METRICS_MAX_LABELS];
+		int ret;
+
+		series_read(s, 0, &c);
+		if (c.state != SLOT_LIVE)
+			continue;
+		for (int l = 0; l < METRICS_MAX_LABELS; l++)
+			values[l] = c.values[l];
+		ret = fn(ctx, values, s);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int metrics_bounds_log2(double *bounds, int max, int first, int last, int step, double unit)
 {
 	int n = 0;
