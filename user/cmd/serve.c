@@ -43,6 +43,8 @@ static void serve_usage(FILE *out)
 		"  --keep-caps LIST        capabilities kept after setup (default none)\n"
 		"  --max-conns N           concurrent connections (default 64)\n"
 		"  --http-timeout SECONDS  idle connection timeout (default 10)\n"
+		"  --no-tracer             do not load the BPF tracer (builds with one load it)\n"
+		"  --tracer-mode MODE      force the tracer's way in: fentry, kprobe, tp_btf, raw_tp\n"
 		"  --simulate N            SIMULATOR: feed N synthetic containers (synthetic-0..)\n"
 		"  --simulate-interval MS  simulator step (default 1000)\n"
 		"  --strict                fail when a source fails to start (default: report it\n"
@@ -89,6 +91,8 @@ static int sim_step(struct serve *s, struct serve_source *src)
  *   { "tracker", tracker_setup, NULL, tracker_sync, tracker_stop, .step_ms = 1000 },
  */
 static struct serve_source sources[] = {
+	{ "tracer", serve_tracer_setup, NULL, serve_tracer_step, serve_tracer_stop,
+	  .step_ms = 100 },
 	{ "simulator", sim_setup, NULL, sim_step, NULL, .step_ms = 1000 },
 	{ "tracker", serve_track_setup, NULL, serve_track_step, serve_track_stop, .step_ms = 100 },
 };
@@ -258,6 +262,8 @@ int cmd_serve(int argc, char **argv)
 		{ "list-metrics", no_argument, NULL, 'L' },
 		{ "strict", no_argument, NULL, 'S' },
 		{ "track", no_argument, NULL, 'T' },
+		{ "no-tracer", no_argument, NULL, 'N' },
+		{ "tracer-mode", required_argument, NULL, 'M' },
 		{ "summary", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -267,7 +273,7 @@ int cmd_serve(int argc, char **argv)
 	struct serve_source *sim = source("simulator");
 	const char *port_file = NULL, *keep_caps = NULL;
 	double duration = 0, deadline;
-	bool list = false, strict = false, track = false, summary = false;
+	bool list = false, strict = false, track = false, summary = false, no_tracer = false;
 	uint64_t keep = 0;
 	sigset_t sigs;
 	int c, err, ret = 1;
@@ -307,6 +313,12 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'T':
 			track = true;
+			break;
+		case 'N':
+			no_tracer = true;
+			break;
+		case 'M':
+			s.tracer_mode = optarg;
 			break;
 		case 'U':
 			summary = true;
@@ -362,6 +374,7 @@ int cmd_serve(int argc, char **argv)
 	 */
 	sim->enabled = s.sim_containers > 0;
 	source("tracker")->enabled = track;
+	source("tracer")->enabled = serve_have_tracer && !no_tracer;
 	for (size_t i = 0; i < NSOURCES; i++) {
 		struct serve_source *src = &sources[i];
 

@@ -19,6 +19,7 @@ struct serve {
 	/* SIMULATOR source (--simulate): synthetic containers, not a real source. */
 	int sim_containers;
 	uint64_t sim_step;
+	const char *tracer_mode; /* --tracer-mode: fentry, kprobe, tp_btf, raw_tp; NULL: best */
 	/* tracker source (--track -- TRACK OPTIONS): `vfioscope track --json` as a child */
 	int track_argc;
 	char **track_argv;
@@ -49,6 +50,12 @@ struct serve_source {
 	bool enabled, failed;
 	double next;
 };
+
+/* serve_tracer.c: the BPF tracer, built when the tracer's headers are in the tree. */
+extern const bool serve_have_tracer;
+int serve_tracer_setup(struct serve *s, struct serve_source *src);
+int serve_tracer_step(struct serve *s, struct serve_source *src);
+void serve_tracer_stop(struct serve *s, struct serve_source *src);
 
 /* serve_track.c: the tracker, run as `vfioscope track --json OPTIONS`. Its container label. */
 #define SERVE_TRACK_CONTAINER "track"
