@@ -12,7 +12,7 @@
  *                    vfio_metrics__ioctl_errors(vm, op, "EINVAL", total);
  *                    vfio_metrics__mappings(vm, "3", bytes, count);
  *                    vfio_metrics__events_lost(vm, lost_total);
- *     after attach:  vfio_metrics__program(vm, "sys_enter_ioctl", true);
+ *     after attach:  vfio_metrics__program(vm, "tp_sys_enter", true, attached);
  *   tracker (after each sync, from its own thread; never blocks on a scrape):
  *     vfio_metrics__sync(vm, "0", "device", duration_ns, dirty_pages, bitmap_bytes);
  *     on start/stop: vfio_metrics__tracking(vm, "0", "device", &tracking_state);
@@ -44,7 +44,7 @@ struct vfio_metrics {
 	struct metric_family *tracking_active; /* gauge {container,method} */
 	/* self */
 	struct metric_family *build_info; /* info {version,libbpf} */
-	struct metric_family *program_attached; /* gauge {program} */
+	struct metric_family *program_attached; /* gauge {program,role} */
 	struct metric_family *events_lost; /* counter */
 	struct metric_family *scrape_duration; /* gauge */
 	struct metric_family *scrapes; /* counter {format} */
@@ -69,7 +69,10 @@ int vfio_metrics__device(struct vfio_metrics *vm, const char *device, const char
 			 const char *container);
 /* Drop every series of a container that went away. */
 void vfio_metrics__container_gone(struct vfio_metrics *vm, const char *container);
-void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool attached);
+/* A BPF program's attach result; @required: the tracer cannot work without it (the ioctl
+ * hooks), else an optional kernel-side hook whose absence only loses detail. */
+void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool required,
+			   bool attached);
 void vfio_metrics__events_lost(struct vfio_metrics *vm, uint64_t total);
 
 /* Tracker side. */

@@ -83,7 +83,7 @@ check "every rule evaluates without error" \
 g = json.load(sys.stdin)[\"data\"][\"groups\"]
 rules = [r for x in g for r in x[\"rules\"]]
 bad = [r[\"name\"] for r in rules if r[\"health\"] != \"ok\"]
-assert len(rules) == 14 and not bad, bad'"
+assert len(rules) == 15 and not bad, bad'"
 check "no alert fires on a healthy exporter" \
 	[ "$(curl -s "$PROM/api/v1/alerts" | python3 -c 'import json,sys; print(len([a for a in json.load(sys.stdin)["data"]["alerts"] if a["state"] == "firing"]))')" = 0 ]
 [ "$FAIL" -ne 0 ] && sed 's/^/    prometheus: /' "$T/prom.log" | tail -20

@@ -135,13 +135,16 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 
 	n = tracer__programs(st->t, &progs);
 	for (int i = 0; i < n; i++)
-		vfio_metrics__program(st->vm, progs[i].name, progs[i].attached);
+		vfio_metrics__program(st->vm, progs[i].name,
+				      progs[i].role != TRACER_ROLE_KERNEL_HOOK, progs[i].attached);
 	for (unsigned int op = 1; op < VFS_OPS; op++) {
 		struct vfs_hist h;
 
 		if (!tracer__hist(st->t, op, &h) && h.count)
-			vfio_metrics__ioctl_latency(st->vm, decode_op_name(op), h.slots,
-						    VFS_HIST_SLOTS, h.sum);
+			vfio_metrics__ioctl_latency(
+				st->vm, decode_op_name(op),
+				(const uint64_t *)h.slots, /* __u64: same width */
+				VFS_HIST_SLOTS, h.sum);
 	}
 	tracer__errors(st->t, export_error, st);
 	vfio_metrics__events_lost(st->vm, tracer__lost_total(st->t));
@@ -194,7 +197,8 @@ int serve_tracer_setup(struct serve *s, struct serve_source *src)
 	st->vm = &s->vm;
 	n = tracer__programs(st->t, &progs);
 	for (int i = 0; i < n; i++) {
-		vfio_metrics__program(st->vm, progs[i].name, progs[i].attached);
+		vfio_metrics__program(st->vm, progs[i].name,
+				      progs[i].role != TRACER_ROLE_KERNEL_HOOK, progs[i].attached);
 		if (!progs[i].attached)
 			pr_warn("BPF program %s (%s) not attached: %s", progs[i].name,
 				progs[i].target, progs[i].why);

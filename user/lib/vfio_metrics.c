@@ -127,9 +127,10 @@ static const struct metric_desc table[F_COUNT] = {
 			   METRIC_INFO,
 			   { "version", "libbpf" } },
 	[F_PROGRAM_ATTACHED] = { "vfioscope_program_attached",
-				 "1 when the BPF program is attached, 0 when it failed to.",
+				 "1 when the BPF program is attached, 0 when it failed to; role "
+				 "required (the ioctl hooks) or optional (kernel-side hooks).",
 				 METRIC_GAUGE,
-				 { "program" },
+				 { "program", "role" },
 				 .max_series = 64 },
 	[F_EVENTS_LOST] = { "vfioscope_events_lost_total",
 			    "Events the tracer dropped (ring buffer full).", METRIC_COUNTER },
@@ -266,9 +267,12 @@ void vfio_metrics__container_gone(struct vfio_metrics *vm, const char *container
 		metric_family__remove_matching(per_container[i], "container", container);
 }
 
-void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool attached)
+void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool required,
+			   bool attached)
 {
-	metric_series__set(metric_family__with(vm->program_attached, program), attached ? 1 : 0);
+	metric_series__set(metric_family__with(vm->program_attached, program,
+					       required ? "required" : "optional"),
+			   attached ? 1 : 0);
 }
 
 void vfio_metrics__events_lost(struct vfio_metrics *vm, uint64_t total)
