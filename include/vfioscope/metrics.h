@@ -78,6 +78,9 @@ typedef int (*metrics_collect_fn)(struct metrics_registry *reg, void *ctx);
 int metrics_registry__add_collector(struct metrics_registry *reg, const char *name,
 				    metrics_collect_fn fn, void *ctx);
 
+/* Run the collectors now (a scrape does it before rendering). */
+void metrics_registry__collect(struct metrics_registry *reg);
+
 /* Names of every sample family the registry renders (for --list-metrics), one per line. */
 int metrics_registry__list(struct metrics_registry *reg, char **out, size_t *len);
 

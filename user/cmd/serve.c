@@ -229,6 +229,7 @@ static void print_summary(struct serve *s, FILE *out)
 {
 	struct summary_ctx c = { s, out };
 
+	metrics_registry__collect(s->reg);
 	fprintf(out, "== vfioscope serve summary ==\n");
 	metric_family__each(s->vm.mapped_bytes, summary_mapped, &c);
 	metric_family__each(s->vm.sync_duration, summary_sync, &c);

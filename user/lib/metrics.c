@@ -1131,7 +1131,7 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void run_collectors(struct metrics_registry *reg)
+void metrics_registry__collect(struct metrics_registry *reg)
 {
 	pthread_mutex_lock(&reg->collect_lock);
 	for (int i = 0; i < reg->ncols; i++) {
@@ -1154,7 +1154,7 @@ int metrics_registry__render(struct metrics_registry *reg, enum metrics_format f
 	struct sbuf b = {};
 	int n;
 
-	run_collectors(reg);
+	metrics_registry__collect(reg);
 	sb_reserve(&b, 0);
 	n = atomic_load_explicit(&reg->nfams, memory_order_acquire);
 	for (int i = 0; i < n; i++)
