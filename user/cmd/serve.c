@@ -229,7 +229,6 @@ static void print_summary(struct serve *s, FILE *out)
 {
 	struct summary_ctx c = { s, out };
 
-	metrics_registry__collect(s->reg);
 	fprintf(out, "== vfioscope serve summary ==\n");
 	metric_family__each(s->vm.mapped_bytes, summary_mapped, &c);
 	metric_family__each(s->vm.sync_duration, summary_sync, &c);
@@ -472,6 +471,9 @@ out:
 	if (err)
 		ret = 1;
 	http_server__free(s.http);
+	/* The collectors' last reading, while their sources still exist. */
+	if (summary && !list && s.reg)
+		metrics_registry__collect(s.reg);
 	for (size_t i = 0; i < NSOURCES; i++)
 		if (sources[i].enabled && !sources[i].failed && sources[i].stop)
 			sources[i].stop(&s, &sources[i]);
