@@ -117,6 +117,15 @@ if [ $REAL = 1 ]; then
 	landing
 	check "every required BPF program attached" \
 		[ "$(q 'min(vfioscope_program_attached{role="required"})')" = 1 ]
+	# The tracer's view of the same container, while the tracker holds it (the tracer forgets
+	# a container once its process exited).
+	check "tracer: the tracker's container maps 96 MiB" \
+		[ "$(q 'vfio_dma_mapped_bytes{container!="track"}')" = 100663296 ]
+	# The tracer counts when the REPORT ioctl returns, the tracker a little later (its JSON
+	# line): in one scrape the tracer is ahead by at most one sync (3 pages).
+	d=$(q 'vfio_dirty_pages_total{container!="track",method="device"} - ignoring(container) vfio_dirty_pages_total{container="track",method="device"}')
+	check "tracer: pages the driver marked dirty = the tracker's count, within one sync ($d)" \
+		[ -n "$d" ] && [ "$d" -ge 0 ] && [ "$d" -le 3 ]
 	check "tracking ends after the tracker's 45 s" \
 		wait_for 'vfio_dirty_tracking_active{container="track",method="device"} == 0' 120
 	sleep 2 # one more scrape of the final values
@@ -134,11 +143,6 @@ if [ $REAL = 1 ]; then
 	check "tracked ranges: 32-bit [0, 64 MiB), 64-bit from 4 GiB" \
 		[ "$(q 'vfio_dirty_range_end_bytes{container="track",range="32bit"}')" = 67108864 -a \
 		"$(q 'vfio_dirty_range_start_bytes{container="track",range="64bit"}')" = 4294967296 ]
-	check "tracer: the tracker's container maps 96 MiB" \
-		[ "$(q 'vfio_dma_mapped_bytes{container!="track"}')" = 100663296 ]
-	tpages=$(q 'vfio_dirty_pages_total{container!="track",method="device"}')
-	check "tracer: pages the driver marked dirty = the tracker's count ($tpages)" \
-		[ "${tpages:-x}" = "$pages" ]
 	check "tracer: DMA_LOGGING_REPORT latency histogram stored" \
 		[ -n "$(q 'vfio_ioctl_duration_seconds_count{op="VFIO_DEVICE_FEATURE[DMA_LOGGING_REPORT]"} > 0')" ]
 	check "no event lost" [ "$(q 'vfioscope_events_lost_total')" = 0 ]
