@@ -50,6 +50,7 @@ struct vfio_metrics {
 	struct metric_family *scrapes; /* counter {format} */
 	struct metric_family *http_requests; /* counter {handler,code} */
 	struct metric_family *start_time; /* gauge */
+	struct metric_family *time; /* gauge, set at each scrape */
 };
 
 /* Register every family in @reg and fill @vm. Returns 0 or -errno. */

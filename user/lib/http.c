@@ -224,6 +224,13 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	char *body;
 	int err;
 
+	if (srv->o.vm) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		metric_series__set(metric_family__with(srv->o.vm->time),
+				   ts.tv_sec + ts.tv_nsec * 1e-9);
+	}
 	err = metrics_registry__render(srv->o.reg, fmt, &body, &len);
 	if (err) {
 		pr_warn("failed to render metrics: %s", strerror(-err));

@@ -46,6 +46,7 @@ enum {
 	F_SCRAPES,
 	F_HTTP_REQUESTS,
 	F_START_TIME,
+	F_TIME,
 	F_COUNT,
 };
 
@@ -149,6 +150,10 @@ static const struct metric_desc table[F_COUNT] = {
 			      .max_series = 64 },
 	[F_START_TIME] = { "vfioscope_start_time_seconds",
 			   "Start time of the process since the Unix epoch.", METRIC_GAUGE },
+	[F_TIME] = { "vfioscope_time_seconds",
+		     "System time at this scrape since the Unix epoch (like node_time_seconds): "
+		     "a time base for rates computed from consecutive scrapes.",
+		     METRIC_GAUGE },
 };
 
 int vfio_metrics__register(struct metrics_registry *reg, struct vfio_metrics *vm)
@@ -196,6 +201,7 @@ int vfio_metrics__register(struct metrics_registry *reg, struct vfio_metrics *vm
 		.scrapes = f[F_SCRAPES],
 		.http_requests = f[F_HTTP_REQUESTS],
 		.start_time = f[F_START_TIME],
+		.time = f[F_TIME],
 	};
 	metric_family__with(vm->build_info, VFIOSCOPE_VERSION, libbpf_version_string());
 	clock_gettime(CLOCK_REALTIME, &ts);
