@@ -37,6 +37,8 @@ EOT
 	start_serve
 	check "serve runs as nobody" [ "$(awk '/^Uid:/ {print $2}' /proc/$SERVE_PID/status)" = 65534 ]
 	check "it serves /metrics" [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/metrics")" = 200 ]
+	# 503 if a source failed: the tracer (when built in) loads with these capabilities alone.
+	check "every source started (/healthz ok)" [ "$(curl -s "$URL/healthz")" = ok ]
 	dropped() {
 		local f
 		for f in /proc/"$SERVE_PID"/task/*/status; do
