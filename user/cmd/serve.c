@@ -85,10 +85,9 @@ static int sim_step(struct serve *s, struct serve_source *src)
 }
 
 /*
- * The sources, in setup order. The tracer and the tracker plug in here, e.g.
- *   { "tracer", tracer_setup, NULL, NULL, tracer_stop },   (loader: open, load, attach; then
- *       vfio_metrics__program() per program and a "tracer" collector reading the BPF maps)
- *   { "tracker", tracker_setup, NULL, tracker_sync, tracker_stop, .step_ms = 1000 },
+ * The sources, in setup order: the BPF tracer (serve_tracer.c: loaded and attached in setup, a
+ * collector reads its maps per scrape, the main loop drains its ring buffer), the simulator,
+ * the tracker (serve_track.c: `vfioscope track --json` as a child, its lines read by the loop).
  */
 static struct serve_source sources[] = {
 	{ "tracer", serve_tracer_setup, NULL, serve_tracer_step, serve_tracer_stop,
@@ -110,7 +109,7 @@ static int health(void *ctx, char *msg, size_t len)
 {
 	for (size_t i = 0; i < NSOURCES; i++) {
 		if (sources[i].enabled && sources[i].failed) {
-			snprintf(msg, len, "source %s failed to start", sources[i].name);
+			snprintf(msg, len, "source %s failed", sources[i].name);
 			return -EIO;
 		}
 	}
