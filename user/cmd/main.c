@@ -8,7 +8,9 @@
 int verbosity;
 
 static const struct cmd commands[] = {
-	{ "info", cmd_info, "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+	{ "info", cmd_info,
+	  "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+	{ "track", cmd_track, "run device/IOMMU dirty tracking on VFIO devices" },
 	{ "serve", cmd_serve, "metrics over HTTP (Prometheus, OpenMetrics) and a live page" },
 };
 

@@ -135,7 +135,8 @@ static void probe_btf(struct vfioscope_features *f)
 	if (!vmlinux)
 		return;
 	/* 6.1 keeps iova_bitmap_set in vfio.ko; 6.7+ builds it into the kernel (IOMMUFD_DRIVER) */
-	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) > 0;
+	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) >
+				 0;
 	if (!f->iova_bitmap_set_btf && f->modules[VFIOSCOPE_MOD_VFIO].btf)
 		f->iova_bitmap_set_btf =
 			btf_has_func("/sys/kernel/btf/vfio", vmlinux, "iova_bitmap_set");
@@ -265,8 +266,8 @@ static void choose_tracer(struct vfioscope_features *f)
 			 "fentry %s, kprobe %s on the VFIO handlers; ", fe_s, kp_s);
 	else
 		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
-			 "VFIO module not loaded (no handler to hook); fentry %s, kprobe %s; ", fe_s,
-			 kp_s);
+			 "VFIO module not loaded (no handler to hook); fentry %s, kprobe %s; ",
+			 fe_s, kp_s);
 	if (prog_ok(&f->progs[VFIOSCOPE_PROG_TP_BTF]))
 		f->tracer_mode = "tp_btf";
 	else if (prog_ok(&f->progs[VFIOSCOPE_PROG_RAW_TP]))
@@ -274,8 +275,9 @@ static void choose_tracer(struct vfioscope_features *f)
 	else
 		f->tracer_mode = "none";
 	strncat(f->tracer_reason,
-		strcmp(f->tracer_mode, "none") ? "syscall-level tracing filters ioctls of type ';'"
-					       : "no program type attaches: tracing impossible",
+		strcmp(f->tracer_mode, "none") ?
+			"syscall-level tracing filters ioctls of type ';'" :
+			"no program type attaches: tracing impossible",
 		sizeof(f->tracer_reason) - strlen(f->tracer_reason) - 1);
 }
 
@@ -336,9 +338,10 @@ static const struct {
 	int cap;
 	const char *name;
 } cap_names[] = {
-	{ 21, "CAP_SYS_ADMIN" }, { 39, "CAP_BPF" },	   { 38, "CAP_PERFMON" },
-	{ 14, "CAP_IPC_LOCK" },	 { 24, "CAP_SYS_RESOURCE" }, { 17, "CAP_SYS_RAWIO" },
-	{ 19, "CAP_SYS_PTRACE" }, { 10, "CAP_NET_BIND_SERVICE" },
+	{ 21, "CAP_SYS_ADMIN" },    { 39, "CAP_BPF" },
+	{ 38, "CAP_PERFMON" },	    { 14, "CAP_IPC_LOCK" },
+	{ 24, "CAP_SYS_RESOURCE" }, { 17, "CAP_SYS_RAWIO" },
+	{ 19, "CAP_SYS_PTRACE" },   { 10, "CAP_NET_BIND_SERVICE" },
 };
 
 static bool has_cap(const struct vfioscope_features *f, int cap)
@@ -368,7 +371,9 @@ void vfioscope_features__print(const struct vfioscope_features *f, FILE *out)
 		const struct vfioscope_module_info *m = &f->modules[i];
 
 		fprintf(out, "  %-18s %-13s btf %s\n", m->name,
-			m->loaded ? "loaded" : m->available ? "not loaded" : "not available",
+			m->loaded    ? "loaded" :
+			m->available ? "not loaded" :
+				       "not available",
 			m->btf ? "yes" : "no");
 	}
 	fprintf(out, "bpf programs:\n");
