@@ -16,6 +16,7 @@ int cmd_info(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_track(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Set by -v / --verbose before dispatch. */
 extern int verbosity;
