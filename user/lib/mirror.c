@@ -168,7 +168,8 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 		free(cr);
 		return err;
 	}
-	qsort(mr, nm, sizeof(*mr), cmp_map_rec);
+	if (nm) /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+		qsort(mr, nm, sizeof(*mr), cmp_map_rec);
 	m->ctrs = calloc(nc ? nc : 1, sizeof(*m->ctrs));
 	if (!m->ctrs) {
 		free(cr);
