@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A minimal QMP client for the nested-QEMU scenario (no third-party modules).
 
-usage: nested_qmp.py SOCKET migrate URI [--cont]   migrate out, wait for the end state
-       nested_qmp.py SOCKET incoming               wait until an incoming migration finished
+usage: nested_qmp.py SOCKET migrate URI [--cont] [--cont-after]
+                                                   migrate out, wait for the end state
+       nested_qmp.py SOCKET incoming [--cont]      wait until an incoming migration finished
        nested_qmp.py SOCKET quit
 Prints one JSON line per step and exits non-zero when the migration failed or timed out.
 """
@@ -55,13 +56,20 @@ class Qmp:
 def wait_migration(q, done):
     deadline = time.time() + TIMEOUT
     last = None
+    next_progress = time.time() + 60
     while time.time() < deadline:
         m = q.cmd("query-migrate")
         st = m.get("status", "none")
-        if st != last:
+        if st != last or time.time() >= next_progress:
+            ram = m.get("ram", {})
             print(json.dumps({"step": "query-migrate", "status": st,
-                              "error": m.get("error-desc")}), flush=True)
+                              "error": m.get("error-desc"),
+                              "transferred": ram.get("transferred"),
+                              "remaining": ram.get("remaining"),
+                              "dirty-sync-count": ram.get("dirty-sync-count"),
+                              "elapsed-ms": m.get("total-time")}), flush=True)
             last = st
+            next_progress = time.time() + 60
         if st in done:
             return st, m
         if st in ("failed", "cancelled"):
@@ -80,13 +88,29 @@ def main():
             time.sleep(float(os.environ.get("NESTED_RUN_S", "5")))
         print(json.dumps({"step": "status-before", "status": q.cmd("query-status")["status"]}),
               flush=True)
+        # Without MIG_DATA_SIZE (Linux 6.1) QEMU assumes the device holds 100 GiB of
+        # stop-copy data; against the measured bandwidth of a paused guest (a few KB/s) no
+        # downtime limit is ever met and precopy iterates forever. Declare the switchover
+        # bandwidth (QEMU >= 8.2) so the threshold is computed from it instead.
+        q.cmd("migrate-set-parameters", **{"downtime-limit": 2000000,
+                                           "max-bandwidth": 1 << 40,
+                                           "avail-switchover-bandwidth": 1 << 40})
         q.cmd("migrate", uri=sys.argv[3])
         st, m = wait_migration(q, ("completed",))
         print(json.dumps({"step": "result", "status": st, "total-time": m.get("total-time"),
                           "ram": m.get("ram", {}).get("total")}), flush=True)
+        if "--cont-after" in sys.argv:
+            # QEMU postpones the dirty-log stop (DMA_LOGGING_STOP) while the machine is
+            # paused (memory_global_dirty_log_stop); resuming the source delivers it.
+            q.cmd("cont")
+            time.sleep(1)
+            print(json.dumps({"step": "status-after",
+                              "status": q.cmd("query-status")["status"]}), flush=True)
         return 0 if st == "completed" else 1
     if action == "incoming":
         st, _ = wait_migration(q, ("completed",))
+        if st == "completed" and "--cont" in sys.argv:
+            q.cmd("cont")  # the device leaves RESUMING only when the machine runs
         print(json.dumps({"step": "incoming", "status": st,
                           "runstate": q.cmd("query-status")["status"]}), flush=True)
         return 0 if st == "completed" else 1
