@@ -43,13 +43,14 @@ vfio_load_state_device_data
 vfio_load_cleanup
 EOT
 
-# No reported dirty page can come from this device here (L2 runs no edu driver); the check is
-# that QEMU selects and drives device tracking end to end.
+# No reported dirty page can come from this device here: L2 runs no code that drives edu, and
+# Debian's QEMU has no qtest accelerator to drive it from outside. The check is that QEMU
+# selects and drives device tracking end to end; dmalog_test checks the dirty bits themselves.
 qemu() { # name, extra args...
 	local name=$1
 	shift
-	qemu-system-x86_64 -accel tcg -m 256 -nodefaults -display none -serial none -monitor none \
-		-msg timestamp=on -device "vfio-pci,host=$bdf,id=edu0" \
+	qemu-system-x86_64 -m 256 -nodefaults -display none -serial none -monitor none \
+		-msg timestamp=on -device "vfio-pci,host=$bdf,id=edu0,addr=05.0" \
 		-qmp "unix:$d/$name.sock,server=on,wait=off" \
 		-trace "events=$d/events" -D "$d/$name-trace.log" "$@" >"$d/$name.out" 2>&1
 }
@@ -62,7 +63,7 @@ if ! grep -qw iova_bitmap_set /proc/kallsyms; then
 fi
 
 echo "== source: migrate to file ($(el))"
-qemu src -S &
+qemu src -accel tcg -S &
 pid=$!
 python3 $here/nested_qmp.py "$d/src.sock" migrate "file:$d/l2.mig" --cont-after
 src_rc=$?
@@ -103,7 +104,7 @@ else
 	# reported dirty); the device's migration ops are still exercised.
 	echo "== source again with x-device-dirty-page-tracking=off (type1 tracking, $(el))"
 	echo >$T/trace
-	qemu src -S -global vfio-pci.x-device-dirty-page-tracking=off \
+	qemu src -accel tcg -S -global vfio-pci.x-device-dirty-page-tracking=off \
 		-global vfio-pci.enable-migration=on &
 	pid=$!
 	python3 $here/nested_qmp.py "$d/src.sock" migrate "file:$d/l2.mig"
@@ -119,7 +120,7 @@ fi
 if [ $src_rc = 0 ]; then
 	echo "== destination: restore from file ($(el))"
 	echo >$T/trace
-	qemu dst -S -incoming "file:$d/l2.mig" &
+	qemu dst -accel tcg -S -incoming "file:$d/l2.mig" &
 	pid=$!
 	python3 $here/nested_qmp.py "$d/dst.sock" incoming --cont
 	dst_rc=$?
