@@ -95,6 +95,9 @@ $(OUTPUT)/asan/%.o: %.c $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+# The landing page is embedded with .incbin, which -MMD does not see.
+$(OUTPUT)/user/lib/landing_page.o $(OUTPUT)/asan/user/lib/landing_page.o: web/landing.html
+
 $(LIBVFIOSCOPE): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

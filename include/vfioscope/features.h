@@ -22,12 +22,12 @@ enum vfioscope_prog_kind {
 };
 
 struct vfioscope_prog_probe {
-	const char *kind;   /* "tp_btf", "raw_tp", "fentry", "kprobe" */
-	char target[64];    /* what it was attached to */
+	const char *kind; /* "tp_btf", "raw_tp", "fentry", "kprobe" */
+	char target[64]; /* what it was attached to */
 	bool tried;
-	int load_err;       /* 0 or -errno */
-	int attach_err;     /* 0 or -errno (only after a successful load) */
-	bool fired;         /* it ran when this process made a call it should see */
+	int load_err; /* 0 or -errno */
+	int attach_err; /* 0 or -errno (only after a successful load) */
+	bool fired; /* it ran when this process made a call it should see */
 };
 
 enum vfioscope_module_id {
@@ -41,9 +41,9 @@ enum vfioscope_module_id {
 
 struct vfioscope_module_info {
 	const char *name;
-	bool loaded;     /* /sys/module/NAME exists (loaded or built in) */
-	bool available;  /* listed in modules.dep or modules.builtin of the running kernel */
-	bool btf;        /* /sys/kernel/btf/NAME */
+	bool loaded; /* /sys/module/NAME exists (loaded or built in) */
+	bool available; /* listed in modules.dep or modules.builtin of the running kernel */
+	bool btf; /* /sys/kernel/btf/NAME */
 };
 
 struct vfioscope_features {
@@ -51,10 +51,10 @@ struct vfioscope_features {
 	bool btf_vmlinux;
 	struct vfioscope_module_info modules[VFIOSCOPE_MODS];
 	bool vfio_container_dev; /* /dev/vfio/vfio */
-	bool iommufd_dev;        /* /dev/iommu */
-	int vfio_groups;         /* /dev/vfio/N entries */
-	int vfio_cdevs;          /* /dev/vfio/devices/vfioN entries */
-	bool ringbuf;            /* BPF_MAP_TYPE_RINGBUF */
+	bool iommufd_dev; /* /dev/iommu */
+	int vfio_groups; /* /dev/vfio/N entries */
+	int vfio_cdevs; /* /dev/vfio/devices/vfioN entries */
+	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF */
 	bool iova_bitmap_set_btf; /* iova_bitmap_set in vmlinux or module BTF */
 	struct vfioscope_prog_probe progs[VFIOSCOPE_PROG_KINDS];
 	uint64_t caps_effective; /* bit n = capability n */

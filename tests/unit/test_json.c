@@ -53,7 +53,8 @@ static void test_json_object_members_are_comma_separated(void **state)
 	json_kv_s64(b->jw, "c", -5);
 	json_kv_bool(b->jw, "d", false);
 	json_end_object(b->jw);
-	assert_string_equal(buf_text(b), "{\"a\":\"x\",\"b\":18446744073709551615,\"c\":-5,\"d\":false}\n");
+	assert_string_equal(buf_text(b),
+			    "{\"a\":\"x\",\"b\":18446744073709551615,\"c\":-5,\"d\":false}\n");
 	assert_int_equal(json_writer__depth(b->jw), 0);
 	buf_close(b);
 }

@@ -13,6 +13,10 @@ struct cmd {
 
 /* Each subcommand returns a process exit status (0 ok, 1 failure, 2 usage). */
 int cmd_info(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_state(int argc, char **argv);
+int cmd_track(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Set by -v / --verbose before dispatch. */
 extern int verbosity;

@@ -9,12 +9,13 @@
 
 static void info_usage(FILE *out)
 {
-	fprintf(out, "usage: vfioscope info [--json]\n\n"
-		     "Reports what this kernel offers vfioscope: BTF, module BTF for vfio,\n"
-		     "vfio_iommu_type1 and iommufd, whether VFIO and iommufd are present, which BPF\n"
-		     "program types load and attach, the tracing mode that follows, and the\n"
-		     "capabilities this process holds. Probing BPF needs CAP_BPF and CAP_PERFMON\n"
-		     "(or root); without them the program rows say why they were refused.\n");
+	fprintf(out,
+		"usage: vfioscope info [--json]\n\n"
+		"Reports what this kernel offers vfioscope: BTF, module BTF for vfio,\n"
+		"vfio_iommu_type1 and iommufd, whether VFIO and iommufd are present, which BPF\n"
+		"program types load and attach, the tracing mode that follows, and the\n"
+		"capabilities this process holds. Probing BPF needs CAP_BPF and CAP_PERFMON\n"
+		"(or root); without them the program rows say why they were refused.\n");
 }
 
 int cmd_info(int argc, char **argv)

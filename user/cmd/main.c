@@ -8,7 +8,12 @@
 int verbosity;
 
 static const struct cmd commands[] = {
-	{ "info", cmd_info, "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+	{ "info", cmd_info,
+	  "what this kernel offers: BTF, VFIO, iommufd, BPF hooks, capabilities" },
+	{ "trace", cmd_trace, "one decoded line per VFIO/iommufd ioctl of any process" },
+	{ "state", cmd_state, "processes, containers, devices, mappings, tracking ranges" },
+	{ "track", cmd_track, "run device/IOMMU dirty tracking on VFIO devices" },
+	{ "serve", cmd_serve, "metrics over HTTP (Prometheus, OpenMetrics) and a live page" },
 };
 
 static void usage(FILE *out)

@@ -15,6 +15,7 @@
 
 #include "probe.skel.h"
 #include "vfioscope/features.h"
+#include "vfioscope/loader.h"
 #include "vfioscope/log.h"
 
 static const char *const module_names[VFIOSCOPE_MODS] = {
@@ -135,7 +136,8 @@ static void probe_btf(struct vfioscope_features *f)
 	if (!vmlinux)
 		return;
 	/* 6.1 keeps iova_bitmap_set in vfio.ko; 6.7+ builds it into the kernel (IOMMUFD_DRIVER) */
-	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) > 0;
+	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) >
+				 0;
 	if (!f->iova_bitmap_set_btf && f->modules[VFIOSCOPE_MOD_VFIO].btf)
 		f->iova_bitmap_set_btf =
 			btf_has_func("/sys/kernel/btf/vfio", vmlinux, "iova_bitmap_set");
@@ -265,8 +267,8 @@ static void choose_tracer(struct vfioscope_features *f)
 			 "fentry %s, kprobe %s on the VFIO handlers; ", fe_s, kp_s);
 	else
 		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
-			 "VFIO module not loaded (no handler to hook); fentry %s, kprobe %s; ", fe_s,
-			 kp_s);
+			 "VFIO module not loaded (no handler to hook); fentry %s, kprobe %s; ",
+			 fe_s, kp_s);
 	if (prog_ok(&f->progs[VFIOSCOPE_PROG_TP_BTF]))
 		f->tracer_mode = "tp_btf";
 	else if (prog_ok(&f->progs[VFIOSCOPE_PROG_RAW_TP]))
@@ -274,9 +276,22 @@ static void choose_tracer(struct vfioscope_features *f)
 	else
 		f->tracer_mode = "none";
 	strncat(f->tracer_reason,
-		strcmp(f->tracer_mode, "none") ? "syscall-level tracing filters ioctls of type ';'"
-					       : "no program type attaches: tracing impossible",
+		strcmp(f->tracer_mode, "none") ?
+			"syscall-level tracing filters ioctls of type ';'" :
+			"no program type attaches: tracing impossible",
 		sizeof(f->tracer_reason) - strlen(f->tracer_reason) - 1);
+}
+
+/* What the tracer's loader really chooses: it loads and attaches, then lets go. */
+static void confirm_tracer(struct vfioscope_features *f)
+{
+	struct tracer *t;
+
+	if (tracer__new(NULL, &t))
+		return; /* keep the probes' verdict */
+	f->tracer_mode = tracer__mode(t);
+	snprintf(f->tracer_reason, sizeof(f->tracer_reason), "%s", tracer__reason(t));
+	tracer__free(t);
 }
 
 static void probe_caps(struct vfioscope_features *f)
@@ -305,6 +320,7 @@ int vfioscope_features__probe(struct vfioscope_features *f)
 	probe_caps(f);
 	probe_progs(f);
 	choose_tracer(f);
+	confirm_tracer(f);
 	return 0;
 }
 
@@ -336,9 +352,10 @@ static const struct {
 	int cap;
 	const char *name;
 } cap_names[] = {
-	{ 21, "CAP_SYS_ADMIN" }, { 39, "CAP_BPF" },	   { 38, "CAP_PERFMON" },
-	{ 14, "CAP_IPC_LOCK" },	 { 24, "CAP_SYS_RESOURCE" }, { 17, "CAP_SYS_RAWIO" },
-	{ 19, "CAP_SYS_PTRACE" }, { 10, "CAP_NET_BIND_SERVICE" },
+	{ 21, "CAP_SYS_ADMIN" },    { 39, "CAP_BPF" },
+	{ 38, "CAP_PERFMON" },	    { 14, "CAP_IPC_LOCK" },
+	{ 24, "CAP_SYS_RESOURCE" }, { 17, "CAP_SYS_RAWIO" },
+	{ 19, "CAP_SYS_PTRACE" },   { 10, "CAP_NET_BIND_SERVICE" },
 };
 
 static bool has_cap(const struct vfioscope_features *f, int cap)
@@ -368,7 +385,9 @@ void vfioscope_features__print(const struct vfioscope_features *f, FILE *out)
 		const struct vfioscope_module_info *m = &f->modules[i];
 
 		fprintf(out, "  %-18s %-13s btf %s\n", m->name,
-			m->loaded ? "loaded" : m->available ? "not loaded" : "not available",
+			m->loaded    ? "loaded" :
+			m->available ? "not loaded" :
+				       "not available",
 			m->btf ? "yes" : "no");
 	}
 	fprintf(out, "bpf programs:\n");

@@ -25,17 +25,17 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-			printf("ok: ");                                                            \
-		} else {                                                                           \
-			failed++;                                                                  \
-			printf("FAIL: ");                                                          \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
+#define CHECK(cond, ...)                  \
+	do {                              \
+		if (cond) {               \
+			passed++;         \
+			printf("ok: ");   \
+		} else {                  \
+			failed++;         \
+			printf("FAIL: "); \
+		}                         \
+		printf(__VA_ARGS__);      \
+		printf("\n");             \
 	} while (0)
 
 static void die(const char *step)
@@ -157,10 +157,12 @@ int main(int argc, char **argv)
 
 	/* type1 dirty tracking: every mapped page is reported (no group pinned pages) */
 	{
-		struct vfio_iommu_type1_dirty_bitmap start = { .argsz = sizeof(start),
-							       .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START };
-		struct vfio_iommu_type1_dirty_bitmap stop = { .argsz = sizeof(stop),
-							      .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP };
+		struct vfio_iommu_type1_dirty_bitmap start = {
+			.argsz = sizeof(start), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START
+		};
+		struct vfio_iommu_type1_dirty_bitmap stop = {
+			.argsz = sizeof(stop), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP
+		};
 		size_t npages = MAP_SIZE / PAGE;
 		uint64_t bits[(MAP_SIZE / PAGE + 63) / 64];
 		struct {

@@ -1,0 +1,992 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VFIO/iommufd tracer. Two ways in, one decoder:
+ *  - handler hooks: fentry/fexit (kprobe/kretprobe fallback) on the file ioctl handlers of the
+ *    container, group, device and iommufd files. They fire for VFIO files only, and the handler
+ *    tells the fd's kind. Release hooks drop a file's state on its last close.
+ *  - syscall hooks: tp_btf (raw_tp fallback) sys_enter/sys_exit, which drop everything but
+ *    ioctls of type ';' first thing. The kind comes from the file itself (dentry name, inode
+ *    type, anon-inode superblock), cached per open file. close() drops the state of a file
+ *    on its last reference.
+ * The loader picks one way and switches the other programs off before load. State is keyed by
+ * the open file (struct file *), so dup, fork and fd passing share it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "vfioscope/events.h"
+#include "tracer.bpf.h"
+
+#define NR_ioctl     16
+#define NR_close     3
+#define U32_MAX_IOVA 0xffffffffULL
+
+/* Test hook (tests/bpf only): classify regular files by the same names as the device nodes and
+ * treat the kernel's refusal of such ioctls as success, so the mirror can be exercised on a
+ * host without VFIO. Files it classifies carry VFS_FILE_TEST_HOOK. */
+const volatile bool test_hook = false;
+/* Stream one event per call to the ring buffer (`trace`); off when only the mirror and the
+ * aggregates are read (`state`, the exporter). */
+const volatile bool emit_events = true;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* RINGBUF_BYTES */
+} events SEC(".maps");
+
+/* the call between entry and exit, per thread: built in place, no copy, no hash (ts_ns != 0
+ * while a call is in flight) */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct vfs_event);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct vfs_file);
+} files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct vfs_ctr_key);
+	__type(value, struct vfs_container);
+} containers SEC(".maps");
+
+/* Plain HASH, never LRU: a full map must fail loudly (E2BIG, counted), not evict silently. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct vfs_map_key);
+	__type(value, struct vfs_mapping);
+} mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct vfs_sess_key);
+	__type(value, struct vfs_session);
+} sessions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VFS_OPS);
+	__type(key, __u32);
+	__type(value, struct vfs_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct vfs_err_key);
+	__type(value, __u64);
+} errors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VFS_LOST_REASONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VFS_KSTATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} kstats SEC(".maps");
+
+/* zero values to insert (never written) */
+static struct vfs_file zero_file;
+static struct vfs_container zero_ctr;
+static struct vfs_session zero_sess;
+
+/* Number of files in `files`: close() in syscall mode looks no further while it is 0. */
+__u64 nr_files;
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&lost, &reason);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void kstat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&kstats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline __u32 rd32(const __u8 *b, int off)
+{
+	return *(const __u32 *)(b + off);
+}
+
+static __always_inline __u64 rd64(const __u8 *b, int off)
+{
+	return *(const __u64 *)(b + off);
+}
+
+/* ---- file kinds ---- */
+
+static __always_inline int classify_file(struct file *f, bool *by_test_hook)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	__u32 fmt = BPF_CORE_READ(inode, i_mode) & S_IFMT;
+	char name[16] = {}, parent[16] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+	if (str_is(name, "[vfio-device]")) {
+		if (BPF_CORE_READ(inode, i_sb, s_magic) == ANON_INODE_FS_MAGIC)
+			return VFS_KIND_DEVICE;
+		return VFS_KIND_UNKNOWN;
+	}
+	*by_test_hook = test_hook && fmt == S_IFREG;
+	if (fmt != S_IFCHR && !*by_test_hook)
+		return VFS_KIND_UNKNOWN;
+	if (str_is(name, "iommu"))
+		return VFS_KIND_IOMMUFD;
+	bpf_probe_read_kernel_str(parent, sizeof(parent), BPF_CORE_READ(d, d_parent, d_name.name));
+	if (str_is(parent, "vfio")) {
+		if (str_is(name, "vfio"))
+			return VFS_KIND_CONTAINER;
+		if ((name[0] >= '0' && name[0] <= '9') || str_starts(name, "noiommu-"))
+			return VFS_KIND_GROUP;
+	}
+	if (str_is(parent, "devices") && str_starts(name, "vfio"))
+		return VFS_KIND_DEVICE;
+	return VFS_KIND_UNKNOWN;
+}
+
+static __always_inline void fill_file_name(struct vfs_file *fi, struct file *f)
+{
+	bpf_probe_read_kernel_str(fi->name, sizeof(fi->name),
+				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+}
+
+/* The state of @f, created on first sight. @kind: what the handler says, or UNKNOWN (syscall
+ * mode: classify). NULL when @f is no VFIO/iommufd file. */
+static __always_inline struct vfs_file *file_get(struct file *f, int kind, int fd)
+{
+	__u64 key = (__u64)f;
+	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
+	bool hook = false;
+	__u32 tgid;
+
+	if (fi)
+		goto found;
+	if (kind == VFS_KIND_UNKNOWN)
+		kind = classify_file(f, &hook);
+	if (kind == VFS_KIND_UNKNOWN)
+		return NULL;
+	/* insert zeroes from .bss and fill in place: BPF stack is scarce (512 bytes, shared
+	 * with the for_each callbacks on 6.1) */
+	if (bpf_map_update_elem(&files, &key, &zero_file, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&nr_files, 1);
+	fi = bpf_map_lookup_elem(&files, &key);
+	if (!fi) {
+		count_lost(VFS_LOST_STATE);
+		return NULL;
+	}
+	fi->kind = kind;
+	fi->flags = hook ? VFS_FILE_TEST_HOOK : 0;
+	fi->first_ns = bpf_ktime_get_ns();
+	fi->fd = -1;
+	fill_file_name(fi, f);
+found:
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (fi->tgid != tgid || !fi->comm[0]) {
+		fi->tgid = tgid;
+		bpf_get_current_comm(fi->comm, sizeof(fi->comm));
+	}
+	if (fd >= 0)
+		fi->fd = fd;
+	return fi;
+}
+
+/* ---- entry ---- */
+
+/* Ops whose argument is not a struct starting with argsz/size. */
+static __always_inline bool arg_is_struct(__u32 kind, __u32 cmd)
+{
+	__u32 nr = cmd - VFS_VFIO_BASE;
+
+	if (cmd >= VFS_IOMMUFD_BASE)
+		return true;
+	if (nr <= 2 || nr == 4 || nr == 5 || nr == 6 || nr == 11)
+		return false;
+	return true;
+}
+
+static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_exit)
+{
+	const void *arg = (const void *)ev->arg;
+	__u32 n = ev->argsz;
+	__u32 nr = ev->cmd - VFS_VFIO_BASE;
+
+	if (!arg_is_struct(ev->kind, ev->cmd)) {
+		if (at_exit)
+			return;
+		if (nr == 6) /* GROUP_GET_DEVICE_FD: a device name string */
+			bpf_probe_read_user_str(dst, VFS_ARG_BYTES, arg);
+		else if (nr == 4) /* GROUP_SET_CONTAINER: int *container_fd */
+			bpf_probe_read_user(dst, 4, arg);
+		return;
+	}
+	if (!at_exit) {
+		if (bpf_probe_read_user(&n, sizeof(n), arg)) {
+			ev->flags |= VFS_EV_ARG_FAULT;
+			return;
+		}
+		ev->argsz = n;
+	}
+	if (n > VFS_ARG_BYTES)
+		n = VFS_ARG_BYTES;
+	if (n < 8)
+		n = 8;
+	if (at_exit) /* bytes beyond argsz must not show a previous call's */
+		__builtin_memset(dst, 0, VFS_ARG_BYTES);
+	if (bpf_probe_read_user(dst, n, arg)) {
+		if (!at_exit)
+			ev->flags |= VFS_EV_ARG_FAULT;
+		return;
+	}
+	if (at_exit)
+		ev->flags |= VFS_EV_OUT_VALID;
+}
+
+static __always_inline void read_log_ranges(struct vfs_event *ev)
+{
+	/* dma_logging_control after the 8-byte feature header: page_size, num_ranges, ranges */
+	__u32 n = rd32(ev->in, 16);
+	const void *ranges = (const void *)rd64(ev->in, 24);
+
+	ev->nr_ranges = n;
+	if (n > VFS_LOG_RANGES) {
+		n = VFS_LOG_RANGES;
+		ev->flags |= VFS_EV_RANGES_TRUNC;
+	}
+	if (n && bpf_probe_read_user(ev->ranges, n * 16, ranges) == 0)
+		ev->flags |= VFS_EV_RANGES;
+}
+
+static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 arg, int fd,
+				    __u8 source)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct vfs_file *fi;
+	struct vfs_event *ev;
+
+	if (!f)
+		return 0;
+	fi = file_get(f, kind, fd);
+	if (!fi)
+		return 0;
+	fi->ioctls++;
+	ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ev) {
+		count_lost(VFS_LOST_INFLIGHT);
+		return 0;
+	}
+	/* out[] and ranges[] are read only when their flag says so */
+	__builtin_memset(ev, 0, offsetof(struct vfs_event, out));
+	ev->file = (__u64)f;
+	ev->kind = fi->kind;
+	ev->cmd = cmd;
+	ev->arg = arg;
+	ev->fd = fd;
+	ev->source = source;
+	ev->pid = id >> 32;
+	ev->tid = tid;
+	if (fi->flags & VFS_FILE_TEST_HOOK)
+		ev->flags |= VFS_EV_TEST_HOOK;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	read_arg(ev, ev->in, false);
+	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, 4));
+	if (ev->op == VFS_OP_DMA_LOGGING_START)
+		read_log_ranges(ev);
+	ev->ctx = ev->file;
+	if (ev->kind == VFS_KIND_GROUP)
+		ev->ctx = fi->parent;
+	if (ev->kind == VFS_KIND_DEVICE) {
+		__u64 group = fi->parent;
+		struct vfs_file *g = bpf_map_lookup_elem(&files, &group);
+
+		ev->ctx = g ? g->parent : 0;
+	}
+	ev->ts_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* ---- the mirror ---- */
+
+/* what is left of a container: the summary fields of struct vfs_container */
+struct summary {
+	__u64 mapped_bytes, mappings;
+	__u64 min32, max32, min64, max64;
+};
+
+struct rebuild_ctx {
+	__u64 file;
+	__u64 lo, hi; /* inclusive range to remove */
+	__u32 ioas;
+	__u8 any_ioas; /* purge every IOAS of the file */
+	__u8 remove;
+	__u16 pad;
+	struct summary sum;
+};
+
+static __always_inline void widen(struct summary *c, __u64 iova, __u64 size)
+{
+	__u64 end = iova + size - 1;
+
+	if (end <= U32_MAX_IOVA) {
+		if (!c->max32 || iova < c->min32)
+			c->min32 = iova;
+		if (end > c->max32)
+			c->max32 = end;
+	} else {
+		if (!c->max64 || iova < c->min64)
+			c->min64 = iova;
+		if (end > c->max64)
+			c->max64 = end;
+	}
+	c->mapped_bytes += size;
+	c->mappings++;
+}
+
+static long rebuild_cb(struct bpf_map *map, struct vfs_map_key *k, struct vfs_mapping *v,
+		       struct rebuild_ctx *c)
+{
+	__u64 end;
+
+	if (k->file != c->file || (!c->any_ioas && k->ioas != c->ioas))
+		return 0;
+	end = k->iova + v->size - 1;
+	if (c->remove && k->iova >= c->lo && end <= c->hi) {
+		bpf_map_delete_elem(map, k);
+		return 0;
+	}
+	widen(&c->sum, k->iova, v->size);
+	return 0;
+}
+
+static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, bool create_partial)
+{
+	struct vfs_ctr_key key = { .file = file, .ioas = ioas };
+	struct vfs_container *c = bpf_map_lookup_elem(&containers, &key);
+
+	if (c || !create_partial)
+		return c;
+	bpf_map_update_elem(&containers, &key, &zero_ctr, BPF_NOEXIST);
+	c = bpf_map_lookup_elem(&containers, &key);
+	if (!c) {
+		count_lost(VFS_LOST_STATE);
+		return NULL;
+	}
+	c->flags = VFS_CTR_PARTIAL;
+	c->first_ns = bpf_ktime_get_ns();
+	c->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	return c;
+}
+
+/* Drop the mappings of [lo, hi] (whole mappings only: type1 v2 and iommufd refuse to split)
+ * and recompute the container's summary from what is left. */
+static __always_inline void ctr_unmap(__u64 file, __u32 ioas, __u64 lo, __u64 hi)
+{
+	struct rebuild_ctx rc = { .file = file, .ioas = ioas, .lo = lo, .hi = hi, .remove = 1 };
+	struct vfs_container *c = ctr_get(file, ioas, true);
+
+	bpf_for_each_map_elem(&mappings, rebuild_cb, &rc, 0);
+	if (!c)
+		return;
+	c->mapped_bytes = rc.sum.mapped_bytes;
+	c->mappings = rc.sum.mappings;
+	c->min32 = rc.sum.min32;
+	c->max32 = rc.sum.max32;
+	c->min64 = rc.sum.min64;
+	c->max64 = rc.sum.max64;
+	c->unmaps++;
+}
+
+static __always_inline void ctr_map(__u64 file, __u32 ioas, __u64 vaddr, __u64 iova, __u64 size,
+				    __u32 flags, bool iommufd)
+{
+	struct vfs_map_key key = { .file = file, .ioas = ioas, .iova = iova };
+	struct vfs_mapping m = { .size = size, .vaddr = vaddr, .flags = flags };
+	struct vfs_container *c = ctr_get(file, ioas, true);
+
+	if (!c || !size)
+		return;
+	if (iommufd)
+		c->flags |= VFS_CTR_IOMMUFD;
+	c->maps++;
+	m.ts_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&mappings, &key, &m, BPF_ANY)) {
+		count_lost(VFS_LOST_MAPPING);
+		c->flags |= VFS_CTR_INCOMPLETE;
+		return;
+	}
+	/* struct vfs_container starts with the summary fields, in the same order */
+	widen((struct summary *)c, iova, size);
+}
+
+static __always_inline void ctr_update_vaddr(__u64 file, __u64 iova, __u64 vaddr)
+{
+	struct vfs_map_key key = { .file = file, .iova = iova };
+	struct vfs_mapping *m = bpf_map_lookup_elem(&mappings, &key);
+
+	if (m)
+		m->vaddr = vaddr;
+}
+
+static long purge_ctr_cb(struct bpf_map *map, struct vfs_ctr_key *k, void *v, __u64 *file)
+{
+	if (k->file == *file)
+		bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+static long purge_sess_cb(struct bpf_map *map, struct vfs_sess_key *k, void *v, __u64 *file)
+{
+	if (k->file == *file)
+		bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+/* The file's last reference is gone: no state may stay behind. */
+static __always_inline void file_release(struct file *f)
+{
+	__u64 key = (__u64)f;
+	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
+	struct rebuild_ctx rc = {
+		.file = key, .any_ioas = true, .lo = 0, .hi = ~0ULL, .remove = true
+	};
+
+	if (!fi)
+		return;
+	if (fi->kind == VFS_KIND_CONTAINER || fi->kind == VFS_KIND_IOMMUFD) {
+		bpf_for_each_map_elem(&mappings, rebuild_cb, &rc, 0);
+		bpf_for_each_map_elem(&containers, purge_ctr_cb, &key, 0);
+	}
+	bpf_for_each_map_elem(&sessions, purge_sess_cb, &key, 0);
+	if (bpf_map_delete_elem(&files, &key) == 0)
+		__sync_fetch_and_sub(&nr_files, 1);
+}
+
+static __always_inline struct vfs_session *sess_get(__u64 file, __u32 id, __u32 method)
+{
+	struct vfs_sess_key key = { .file = file, .id = id, .method = method };
+	struct vfs_session *s = bpf_map_lookup_elem(&sessions, &key);
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&sessions, &key, &zero_sess, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&sessions, &key);
+	if (!s) {
+		count_lost(VFS_LOST_STATE);
+		return NULL;
+	}
+	s->tgid = bpf_get_current_pid_tgid() >> 32;
+	return s;
+}
+
+static __always_inline void sess_report(struct vfs_session *s, struct vfs_event *ev, bool ok,
+					__u64 iova, __u64 length, __u64 pgsize, __u64 bitmap_bytes)
+{
+	if (!ok) {
+		s->report_errors++;
+	} else {
+		s->reports++;
+		s->bitmap_bytes += bitmap_bytes;
+		s->report_ns += ev->latency_ns;
+		s->kern_dirty_bytes += ev->kern_dirty_bytes;
+	}
+	s->last_iova = iova;
+	s->last_length = length;
+	s->last_page_size = pgsize;
+	s->last_bitmap_bytes = bitmap_bytes;
+	s->last_latency_ns = ev->latency_ns;
+	s->last_ret = ev->ret;
+}
+
+/* DIV_ROUND_UP(pages, 64) * 8: bitmaps are whole u64 words (vfio-uapi.md §8.1) */
+static __always_inline __u64 bitmap_bytes(__u64 length, __u64 pgsize)
+{
+	__u64 pages;
+
+	if (!pgsize)
+		return 0;
+	pages = length / pgsize;
+	return (pages + 63) / 64 * 8;
+}
+
+static __always_inline void link_parent(struct vfs_event *ev, __u64 parent)
+{
+	__u64 key = ev->file;
+	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
+
+	if (fi)
+		fi->parent = parent;
+}
+
+static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
+{
+	const __u8 *in = ev->in, *out = ev->out;
+	__u64 ctr = ev->ctx;
+	struct vfs_session *s;
+	struct file *f;
+
+	/* a DEVICE_FEATURE PROBE asks whether a feature exists; it starts and reports nothing */
+	if (ev->kind == VFS_KIND_DEVICE && ev->op >= VFS_OP_DEVICE_FEATURE &&
+	    ev->op <= VFS_OP_DMA_LOGGING_REPORT && (rd32(in, 4) & VFS_FEATURE_PROBE))
+		return;
+
+	switch (ev->op) {
+	case VFS_OP_SET_IOMMU:
+		if (ok) {
+			struct vfs_container *c = ctr_get(ctr, 0, true);
+
+			if (c) {
+				c->flags &= ~VFS_CTR_PARTIAL;
+				c->iommu_type = ev->arg;
+			}
+		}
+		break;
+	case VFS_OP_MAP_DMA:
+		if (!ok)
+			break;
+		if (rd32(in, 4) & VFS_MAP_FLAG_VADDR)
+			ctr_update_vaddr(ctr, rd64(in, 16), rd64(in, 8));
+		else
+			ctr_map(ctr, 0, rd64(in, 8), rd64(in, 16), rd64(in, 24), rd32(in, 4),
+				ev->kind == VFS_KIND_IOMMUFD);
+		break;
+	case VFS_OP_UNMAP_DMA:
+		if (!ok || (rd32(in, 4) & VFS_UNMAP_FLAG_VADDR))
+			break;
+		if (rd32(in, 4) & VFS_UNMAP_FLAG_ALL)
+			ctr_unmap(ctr, 0, 0, ~0ULL);
+		else if (rd64(in, 16))
+			ctr_unmap(ctr, 0, rd64(in, 8), rd64(in, 8) + rd64(in, 16) - 1);
+		break;
+	case VFS_OP_DIRTY_START:
+	case VFS_OP_DIRTY_STOP:
+		if (!ok)
+			break;
+		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
+		if (!s)
+			break;
+		s->active = ev->op == VFS_OP_DIRTY_START;
+		if (s->active)
+			s->started_ns = ev->ts_ns;
+		else
+			s->stopped_ns = ev->ts_ns;
+		break;
+	case VFS_OP_DIRTY_GET_BITMAP:
+		/* header, then iova, size, bitmap {pgsize, size, data} */
+		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
+		if (s)
+			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
+				    rd64(in, 32));
+		break;
+	case VFS_OP_GROUP_SET_CONTAINER:
+		if (!ok)
+			break;
+		f = fd_to_file(rd32(in, 0));
+		if (f && file_get(f, VFS_KIND_UNKNOWN, rd32(in, 0)))
+			link_parent(ev, (__u64)f);
+		break;
+	case VFS_OP_GROUP_UNSET_CONTAINER:
+		if (ok)
+			link_parent(ev, 0);
+		break;
+	case VFS_OP_GROUP_GET_DEVICE_FD:
+		if (ev->ret < 0)
+			break;
+		f = fd_to_file(ev->ret);
+		if (f) {
+			struct vfs_file *dev = file_get(f, VFS_KIND_DEVICE, ev->ret);
+
+			if (dev)
+				dev->parent = ev->file;
+			ev->new_file = (__u64)f;
+		}
+		break;
+	case VFS_OP_DMA_LOGGING_START:
+		if (!ok)
+			break;
+		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
+		if (!s)
+			break;
+		s->active = 1;
+		s->started_ns = ev->ts_ns;
+		s->page_size = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 8) : rd64(in, 8);
+		s->nr_ranges = ev->nr_ranges;
+		__builtin_memcpy(s->ranges, ev->ranges, sizeof(s->ranges));
+		break;
+	case VFS_OP_DMA_LOGGING_STOP:
+		if (!ok)
+			break;
+		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
+		if (s) {
+			s->active = 0;
+			s->stopped_ns = ev->ts_ns;
+		}
+		break;
+	case VFS_OP_DMA_LOGGING_REPORT:
+		/* header, then iova, length, page_size, bitmap */
+		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
+		if (s)
+			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
+				    bitmap_bytes(rd64(in, 16), rd64(in, 24)));
+		break;
+	case VFS_OP_IOAS_ALLOC:
+		if (ok && (ev->flags & VFS_EV_OUT_VALID)) {
+			struct vfs_container *c = ctr_get(ctr, rd32(out, 8), true);
+
+			if (c)
+				c->flags = VFS_CTR_IOMMUFD;
+		}
+		break;
+	case VFS_OP_IOAS_MAP: {
+		/* size, flags, ioas_id, reserved, user_va, length, iova (written back) */
+		__u64 iova = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 32) : rd64(in, 32);
+
+		if (ok)
+			ctr_map(ctr, rd32(in, 8), rd64(in, 16), iova, rd64(in, 24), rd32(in, 4),
+				true);
+		break;
+	}
+	case VFS_OP_IOAS_COPY: {
+		/* size, flags, dst_ioas_id, src_ioas_id, length, dst_iova, src_iova */
+		__u64 iova = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 24) : rd64(in, 24);
+
+		if (ok)
+			ctr_map(ctr, rd32(in, 8), 0, iova, rd64(in, 16), rd32(in, 4), true);
+		break;
+	}
+	case VFS_OP_IOAS_UNMAP:
+		/* size, ioas_id, iova, length; iova 0 + length U64_MAX = everything */
+		if (ok && rd64(in, 16))
+			ctr_unmap(ctr, rd32(in, 4), rd64(in, 8), rd64(in, 8) + rd64(in, 16) - 1);
+		break;
+	case VFS_OP_IOMMU_DESTROY: {
+		struct vfs_ctr_key key = { .file = ctr, .ioas = rd32(in, 4) };
+		struct vfs_sess_key sk = { .file = ctr,
+					   .id = rd32(in, 4),
+					   .method = VFS_DIRTY_HWPT };
+
+		if (!ok)
+			break;
+		if (bpf_map_lookup_elem(&containers, &key)) {
+			ctr_unmap(ctr, key.ioas, 0, ~0ULL);
+			bpf_map_delete_elem(&containers, &key);
+		}
+		bpf_map_delete_elem(&sessions, &sk);
+		break;
+	}
+	case VFS_OP_HWPT_SET_DIRTY_TRACKING:
+		/* size, flags, hwpt_id */
+		if (!ok)
+			break;
+		s = sess_get(ctr, rd32(in, 8), VFS_DIRTY_HWPT);
+		if (!s)
+			break;
+		s->active = rd32(in, 4) & 1;
+		if (s->active)
+			s->started_ns = ev->ts_ns;
+		else
+			s->stopped_ns = ev->ts_ns;
+		break;
+	case VFS_OP_HWPT_GET_DIRTY_BITMAP:
+		/* size, hwpt_id, flags, reserved, iova, length, page_size, data */
+		s = sess_get(ctr, rd32(in, 4), VFS_DIRTY_HWPT);
+		if (s)
+			sess_report(s, ev, ok, rd64(in, 16), rd64(in, 24), rd64(in, 32),
+				    bitmap_bytes(rd64(in, 24), rd64(in, 32)));
+		break;
+	}
+}
+
+/* ---- exit ---- */
+
+static __always_inline void account(struct vfs_event *ev)
+{
+	__u32 op = ev->op;
+	struct vfs_hist *h = bpf_map_lookup_elem(&hists, &op);
+
+	if (h) {
+		__u32 slot = vfs_hist_slot(ev->latency_ns);
+
+		if (slot < VFS_HIST_SLOTS)
+			h->slots[slot]++;
+		h->sum += ev->latency_ns;
+		h->count++;
+	}
+	if (ev->ret < 0 && ev->ret > -4096) {
+		struct vfs_err_key k = { .op = op, .err = -ev->ret };
+		__u64 one = 1, *v = bpf_map_lookup_elem(&errors, &k);
+
+		if (v)
+			__sync_fetch_and_add(v, 1);
+		else
+			bpf_map_update_elem(&errors, &k, &one, BPF_NOEXIST);
+	}
+}
+
+#define RINGBUF_BYTES (1 << 20)
+
+static __always_inline __u64 rb_wakeup_flag(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_BYTES / 4 ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	__u32 size = offsetof(struct vfs_event, ranges);
+	bool ok;
+
+	if (!ev || !ev->ts_ns)
+		return 0;
+	ev->ret = ret;
+	ev->latency_ns = bpf_ktime_get_ns() - ev->ts_ns;
+	ev->ts_ns += ev->latency_ns;
+	if (!(ev->flags & VFS_EV_ARG_FAULT))
+		read_arg(ev, ev->out, true);
+	ok = ret == 0 || ((ev->flags & VFS_EV_TEST_HOOK) && ret == -25 /* ENOTTY */);
+	if (ev->op == VFS_OP_GROUP_GET_DEVICE_FD)
+		ok = ret >= 0;
+	mirror_update(ev, ok);
+	account(ev);
+	/* wake the reader only when the ring fills up: a wakeup per event costs more than the
+	 * rest of the call (the reader polls on a timer anyway) */
+	if (ev->flags & VFS_EV_RANGES)
+		size = sizeof(*ev);
+	if (emit_events && bpf_ringbuf_output(&events, ev, size, rb_wakeup_flag()))
+		count_lost(VFS_LOST_RINGBUF);
+	ev->ts_ns = 0;
+	return 0;
+}
+
+/* ---- syscall-level way in ---- */
+
+static __always_inline int ioctl_enter(int fd, __u32 cmd, __u64 arg)
+{
+	if (!vfs_cmd_is_vfio_type(cmd))
+		return 0;
+	return on_enter(fd_to_file(fd), VFS_KIND_UNKNOWN, cmd, arg, fd, VFS_SRC_SYSCALL);
+}
+
+static __always_inline void close_enter(int fd)
+{
+	struct file *f = fd_to_file(fd);
+
+	if (f && file_last_ref(f))
+		file_release(f);
+}
+
+/*
+ * The hot path of every syscall on the system: compare the id and leave. tp_btf reads the
+ * registers directly (a BTF pointer); raw_tp needs bpf_probe_read, after the id test only.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
+{
+	if (id == NR_ioctl)
+		return ioctl_enter(regs->di, regs->si, regs->dx);
+	if (id == NR_close && nr_files)
+		close_enter(regs->di);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (regs->orig_ax != NR_ioctl)
+		return 0;
+	return on_exit(ret);
+}
+
+SEC("raw_tp/sys_enter")
+int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long id = ctx->args[1];
+
+	if (id == NR_ioctl)
+		return ioctl_enter(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+				   BPF_CORE_READ(regs, dx));
+	if (id == NR_close && nr_files)
+		close_enter(BPF_CORE_READ(regs, di));
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax) != NR_ioctl)
+		return 0;
+	return on_exit(ctx->args[1]);
+}
+
+/* ---- file-handler way in ---- */
+
+/* The fd of the ioctl being handled, from the syscall's user registers (-1 if not ioctl). */
+static __always_inline int current_ioctl_fd(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (BPF_CORE_READ(regs, orig_ax) != NR_ioctl)
+		return -1;
+	return BPF_CORE_READ(regs, di);
+}
+
+#define HANDLER_HOOKS(fn, kind)                                                                 \
+	SEC("fentry/" #fn)                                                                      \
+	int BPF_PROG(fentry_##fn, struct file *f, unsigned int cmd, unsigned long arg)          \
+	{                                                                                       \
+		return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);        \
+	}                                                                                       \
+	SEC("fexit/" #fn)                                                                       \
+	int BPF_PROG(fexit_##fn, struct file *f, unsigned int cmd, unsigned long arg, long ret) \
+	{                                                                                       \
+		return on_exit(ret);                                                            \
+	}                                                                                       \
+	SEC("kprobe/" #fn)                                                                      \
+	int BPF_KPROBE(kprobe_##fn, struct file *f, unsigned int cmd, unsigned long arg)        \
+	{                                                                                       \
+		return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);        \
+	}                                                                                       \
+	SEC("kretprobe/" #fn)                                                                   \
+	int BPF_KRETPROBE(kretprobe_##fn, long ret)                                             \
+	{                                                                                       \
+		return on_exit(ret);                                                            \
+	}
+
+HANDLER_HOOKS(vfio_fops_unl_ioctl, VFS_KIND_CONTAINER)
+HANDLER_HOOKS(vfio_group_fops_unl_ioctl, VFS_KIND_GROUP)
+HANDLER_HOOKS(vfio_device_fops_unl_ioctl, VFS_KIND_DEVICE)
+HANDLER_HOOKS(iommufd_fops_ioctl, VFS_KIND_IOMMUFD)
+
+#define RELEASE_HOOKS(fn)                                                \
+	SEC("fentry/" #fn)                                               \
+	int BPF_PROG(fentry_##fn, struct inode *inode, struct file *f)   \
+	{                                                                \
+		file_release(f);                                         \
+		return 0;                                                \
+	}                                                                \
+	SEC("kprobe/" #fn)                                               \
+	int BPF_KPROBE(kprobe_##fn, struct inode *inode, struct file *f) \
+	{                                                                \
+		file_release(f);                                         \
+		return 0;                                                \
+	}
+
+RELEASE_HOOKS(vfio_fops_release)
+RELEASE_HOOKS(vfio_group_fops_release)
+RELEASE_HOOKS(vfio_device_fops_release)
+RELEASE_HOOKS(iommufd_fops_release)
+
+/* ---- kernel-side hooks ---- */
+
+static __always_inline void bitmap_set_seen(__u64 length)
+{
+	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+
+	if (ev && !ev->ts_ns)
+		ev = NULL;
+	kstat_add(VFS_KS_BITMAP_SET_CALLS, 1);
+	kstat_add(VFS_KS_BITMAP_SET_BYTES, length);
+	if (ev) {
+		ev->kern_dirty_calls++;
+		ev->kern_dirty_bytes += length;
+	}
+}
+
+static __always_inline void pin_seen(long pages, bool pin)
+{
+	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+
+	if (ev && !ev->ts_ns)
+		ev = NULL;
+	if (pages < 0)
+		return;
+	kstat_add(pin ? VFS_KS_PIN_CALLS : VFS_KS_UNPIN_CALLS, 1);
+	kstat_add(pin ? VFS_KS_PINNED_PAGES : VFS_KS_UNPINNED_PAGES, pages);
+	if (!ev)
+		return;
+	if (pin)
+		ev->kern_pinned_pages += pages;
+	else
+		ev->kern_unpinned_pages += pages;
+}
+
+/* void iova_bitmap_set(struct iova_bitmap *bitmap, unsigned long iova, size_t length) */
+SEC("fentry/iova_bitmap_set")
+int BPF_PROG(fentry_iova_bitmap_set, void *bitmap, unsigned long iova, size_t length)
+{
+	bitmap_set_seen(length);
+	return 0;
+}
+
+SEC("kprobe/iova_bitmap_set")
+int BPF_KPROBE(kprobe_iova_bitmap_set, void *bitmap, unsigned long iova, size_t length)
+{
+	bitmap_set_seen(length);
+	return 0;
+}
+
+/* long vfio_pin_pages_remote(...) / vfio_unpin_pages_remote(...): pages (un)pinned; the
+ * argument lists differ between kernels, bpf_get_func_ret() does not care. */
+SEC("fexit/vfio_pin_pages_remote")
+int fexit_vfio_pin_pages_remote(void *ctx)
+{
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	pin_seen((long)ret, true);
+	return 0;
+}
+
+SEC("kretprobe/vfio_pin_pages_remote")
+int BPF_KRETPROBE(kretprobe_vfio_pin_pages_remote, long ret)
+{
+	pin_seen(ret, true);
+	return 0;
+}
+
+SEC("fexit/vfio_unpin_pages_remote")
+int fexit_vfio_unpin_pages_remote(void *ctx)
+{
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	pin_seen((long)ret, false);
+	return 0;
+}
+
+SEC("kretprobe/vfio_unpin_pages_remote")
+int BPF_KRETPROBE(kretprobe_vfio_unpin_pages_remote, long ret)
+{
+	pin_seen(ret, false);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

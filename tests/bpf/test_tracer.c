@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tracer on the host kernel (no VFIO here): load and attach of the syscall-level way in,
+ * decode of every op from synthesized ioctls of type ';', the mirror, and the filter path.
+ *
+ * The synthesized calls go to regular files named like the VFIO device nodes, which the
+ * tracer's test hook (tracer_opts.test_hook) classifies as such and whose ENOTTY it takes for
+ * success. That hook is the only simulated part; the real devices are tested in the VM
+ * (tests/vm/scenarios/tracer_*.sh).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vfioscope/decode.h"
+#include "vfioscope/loader.h"
+#include "vfioscope/mirror.h"
+
+#define MAX_EVENTS 256
+
+static struct tracer *tr;
+static char dir[64];
+static struct vfs_event evs[MAX_EVENTS];
+static int nevs;
+
+static int collect(void *ctx, const struct vfs_event *ev)
+{
+	if ((pid_t)ev->pid == getpid() && nevs < MAX_EVENTS)
+		evs[nevs++] = *ev;
+	return 0;
+}
+
+static void drain(void)
+{
+	nevs = 0;
+	tracer__poll(tr, 0, collect, NULL);
+}
+
+static void make_path(const char *rel, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", dir, rel);
+}
+
+/* Create a stand-in file and open it. */
+static int open_fake(const char *rel)
+{
+	char path[128];
+	int fd;
+
+	make_path(rel, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static int setup_dirs(void **state)
+{
+	char path[128];
+
+	snprintf(dir, sizeof(dir), "/dev/shm/vfst-%d", getpid());
+	mkdir(dir, 0700);
+	make_path("vfio", path, sizeof(path));
+	mkdir(path, 0700);
+	make_path("vfio/devices", path, sizeof(path));
+	mkdir(path, 0700);
+	return 0;
+}
+
+static int teardown_dirs(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown_tracer(void **state)
+{
+	tracer__free(tr);
+	tr = NULL;
+	return 0;
+}
+
+static const struct mirror_container *find_container(struct mirror *m, uint64_t file, uint32_t ioas)
+{
+	const struct mirror_container *c;
+	size_t n = mirror__containers(m, &c);
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i].file == file && c[i].ioas == ioas)
+			return &c[i];
+	return NULL;
+}
+
+static const struct vfs_session *find_session(struct mirror *m, uint64_t file, uint32_t id,
+					      uint32_t method)
+{
+	const struct mirror_session *s;
+	size_t n = mirror__sessions(m, &s);
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i].key.file == file && s[i].key.id == id && s[i].key.method == method)
+			return &s[i].s;
+	return NULL;
+}
+
+static void map_dma(int fd, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = 0x7f0000000000ULL + iova,
+		.iova = iova,
+		.size = size,
+	};
+
+	ioctl(fd, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+static void unmap_dma(int fd, uint64_t iova, uint64_t size, uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .flags = flags, .iova = iova, .size = size
+	};
+
+	ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+}
+
+/* A container set up as QEMU does: SET_IOMMU first. Returns its file id. */
+static uint64_t new_container(int *fdp)
+{
+	int fd = open_fake("vfio/vfio");
+
+	ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
+	drain();
+	assert_int_equal(nevs, 1);
+	assert_int_equal(evs[0].op, VFS_OP_SET_IOMMU);
+	assert_int_equal(evs[0].kind, VFS_KIND_CONTAINER);
+	*fdp = fd;
+	return evs[0].file;
+}
+
+static void test_syscall_mode_loads_and_attaches(void **state)
+{
+	const struct tracer_prog_status *p;
+	int n = tracer__programs(tr, &p), attached = 0;
+
+	assert_true(!strcmp(tracer__mode(tr), "tp_btf") || !strcmp(tracer__mode(tr), "raw_tp"));
+	for (int i = 0; i < n; i++)
+		if (p[i].role == TRACER_ROLE_WAY_IN)
+			attached += p[i].attached;
+	assert_int_equal(attached, 2);
+}
+
+static void test_raw_tp_fallback_loads_and_sees_calls(void **state)
+{
+	struct tracer_opts o = { .sz = sizeof(o), .mode = "raw_tp", .test_hook = true };
+	struct tracer *raw;
+	struct tracer *saved = tr;
+	int fd;
+
+	assert_int_equal(tracer__new(&o, &raw), 0);
+	assert_string_equal(tracer__mode(raw), "raw_tp");
+	fd = open_fake("vfio/vfio");
+	ioctl(fd, VFIO_GET_API_VERSION);
+	tr = raw;
+	drain();
+	tr = saved;
+	assert_int_equal(nevs, 1);
+	assert_int_equal(evs[0].op, VFS_OP_GET_API_VERSION);
+	close(fd);
+	tracer__free(raw);
+	drain();
+}
+
+static void test_map_dma_is_decoded_and_mirrored(void **state)
+{
+	struct mirror *m;
+	const struct mirror_container *c;
+	char text[512];
+	uint64_t file;
+	int fd;
+
+	file = new_container(&fd);
+	map_dma(fd, 0x100000, 0x200000);
+	drain();
+	assert_int_equal(nevs, 1);
+	assert_int_equal(evs[0].op, VFS_OP_MAP_DMA);
+	assert_int_equal(evs[0].ret, -ENOTTY);
+	assert_int_equal(evs[0].fd, fd);
+	decode_args_text(&evs[0], text, sizeof(text));
+	assert_non_null(strstr(text, "flags=READ|WRITE vaddr=0x7f0000100000 iova=0x100000 "
+				     "size=0x200000"));
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 0);
+	assert_non_null(c);
+	assert_false(c->c.flags & VFS_CTR_PARTIAL);
+	assert_int_equal(c->c.iommu_type, VFIO_TYPE1v2_IOMMU);
+	assert_int_equal(c->nmaps, 1);
+	assert_int_equal(c->c.mapped_bytes, 0x200000);
+	assert_int_equal(c->ranges.iova32, 0x100000);
+	assert_int_equal(c->ranges.len32, 0x200000);
+	assert_int_equal(c->ranges.len64, 0);
+	mirror__free(m);
+	close(fd);
+}
+
+static void test_unmap_removes_covered_mappings_and_recomputes_summary(void **state)
+{
+	const struct mirror_container *c;
+	struct mirror *m;
+	uint64_t file;
+	int fd;
+
+	file = new_container(&fd);
+	map_dma(fd, 0x0, 0xc0000);
+	map_dma(fd, 0x100000, 0x7f00000);
+	map_dma(fd, 0x100000000ULL, 0x40000000);
+	unmap_dma(fd, 0x0, 0x8000000, 0); /* covers the first two whole mappings */
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 1);
+	assert_int_equal(c->c.mappings, 1);
+	assert_int_equal(c->c.mapped_bytes, 0x40000000);
+	assert_int_equal(c->c.max32, 0);
+	assert_int_equal(c->c.min64, 0x100000000ULL);
+	assert_int_equal(c->c.max64, 0x13fffffffULL);
+	assert_int_equal(c->ranges.len32, 0);
+	assert_int_equal(c->ranges.iova64, 0x100000000ULL);
+	unmap_dma(fd, 0, 0, VFIO_DMA_UNMAP_FLAG_ALL);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 0);
+	assert_int_equal(c->c.mapped_bytes, 0);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
+static void test_colliding_numbers_decode_by_fd_kind(void **state)
+{
+	int ctr = open_fake("vfio/vfio"), dev = open_fake("vfio/devices/vfio0");
+	int grp = open_fake("vfio/7");
+	struct vfio_iommu_type1_dirty_bitmap db = { .argsz = sizeof(db),
+						    .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START };
+	struct vfio_device_feature feat = { .argsz = sizeof(feat),
+					    .flags = VFIO_DEVICE_FEATURE_PROBE |
+						     VFIO_DEVICE_FEATURE_SET |
+						     VFIO_DEVICE_FEATURE_DMA_LOGGING_START };
+	uint8_t buf[64] = { 0 };
+
+	/* 0x3B75 */
+	ioctl(ctr, VFIO_IOMMU_DIRTY_PAGES, &db);
+	ioctl(dev, VFIO_DEVICE_FEATURE, &feat);
+	/* 0x3B70 */
+	*(uint32_t *)buf = 24;
+	ioctl(ctr, VFIO_IOMMU_GET_INFO, buf);
+	ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, buf);
+	/* a device number on a group means nothing */
+	ioctl(grp, VFIO_DEVICE_GET_INFO, buf);
+	drain();
+	assert_int_equal(nevs, 5);
+	assert_int_equal(evs[0].op, VFS_OP_DIRTY_START);
+	assert_int_equal(evs[1].op, VFS_OP_DMA_LOGGING_START);
+	assert_int_equal(evs[2].op, VFS_OP_IOMMU_GET_INFO);
+	assert_int_equal(evs[3].op, VFS_OP_DEVICE_GET_PCI_HOT_RESET_INFO);
+	assert_int_equal(evs[4].kind, VFS_KIND_GROUP);
+	assert_int_equal(evs[4].op, VFS_OP_UNKNOWN);
+	close(ctr);
+	close(dev);
+	close(grp);
+}
+
+/* Every op the classifier knows reaches user space decoded, from a real ioctl. */
+static void test_every_op_is_decoded_from_synthesized_calls(void **state)
+{
+	static const struct {
+		const char *file;
+		unsigned long cmd;
+		uint32_t flags;
+	} calls[] = {
+		{ "vfio/vfio", VFIO_GET_API_VERSION },
+		{ "vfio/vfio", VFIO_CHECK_EXTENSION },
+		{ "vfio/vfio", VFIO_SET_IOMMU },
+		{ "vfio/vfio", VFIO_IOMMU_GET_INFO },
+		{ "vfio/vfio", VFIO_IOMMU_MAP_DMA },
+		{ "vfio/vfio", VFIO_IOMMU_UNMAP_DMA },
+		{ "vfio/vfio", VFIO_IOMMU_DIRTY_PAGES, 0 },
+		{ "vfio/vfio", VFIO_IOMMU_DIRTY_PAGES, VFIO_IOMMU_DIRTY_PAGES_FLAG_START },
+		{ "vfio/vfio", VFIO_IOMMU_DIRTY_PAGES, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP },
+		{ "vfio/vfio", VFIO_IOMMU_DIRTY_PAGES, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP },
+		{ "vfio/7", VFIO_GROUP_GET_STATUS },
+		{ "vfio/7", VFIO_GROUP_SET_CONTAINER },
+		{ "vfio/7", VFIO_GROUP_UNSET_CONTAINER },
+		{ "vfio/7", VFIO_GROUP_GET_DEVICE_FD },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_GET_INFO },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_GET_REGION_INFO },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_GET_IRQ_INFO },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_SET_IRQS },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_RESET },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_GET_PCI_HOT_RESET_INFO },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_PCI_HOT_RESET },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_QUERY_GFX_PLANE },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_GET_GFX_DMABUF },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_IOEVENTFD },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE, VFIO_DEVICE_FEATURE_PCI_VF_TOKEN },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE, VFIO_DEVICE_FEATURE_MIGRATION },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE, VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE, VFIO_DEVICE_FEATURE_MIG_DATA_SIZE },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE,
+		  VFIO_DEVICE_FEATURE_DMA_LOGGING_START },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE, VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_FEATURE,
+		  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_BIND_IOMMUFD },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_ATTACH_IOMMUFD_PT },
+		{ "vfio/devices/vfio0", VFIO_DEVICE_DETACH_IOMMUFD_PT },
+		{ "iommu", IOMMU_DESTROY },
+		{ "iommu", IOMMU_IOAS_ALLOC },
+		{ "iommu", IOMMU_IOAS_ALLOW_IOVAS },
+		{ "iommu", IOMMU_IOAS_COPY },
+		{ "iommu", IOMMU_IOAS_IOVA_RANGES },
+		{ "iommu", IOMMU_IOAS_MAP },
+		{ "iommu", IOMMU_IOAS_UNMAP },
+		{ "iommu", IOMMU_OPTION },
+		{ "iommu", IOMMU_VFIO_IOAS },
+		{ "iommu", IOMMU_HWPT_ALLOC },
+		{ "iommu", IOMMU_GET_HW_INFO },
+		{ "iommu", IOMMU_HWPT_SET_DIRTY_TRACKING },
+		{ "iommu", IOMMU_HWPT_GET_DIRTY_BITMAP },
+		{ "iommu", IOMMU_HWPT_INVALIDATE },
+	};
+	const size_t n = sizeof(calls) / sizeof(calls[0]);
+	bool seen[VFS_OPS] = { false };
+	int distinct = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t buf[16] = { sizeof(buf), calls[i].flags };
+		int fd = open_fake(calls[i].file);
+		char text[512];
+
+		if (calls[i].cmd == VFIO_GROUP_GET_DEVICE_FD)
+			strcpy((char *)buf, "0000:00:02.0");
+		ioctl(fd, calls[i].cmd, buf);
+		drain();
+		assert_int_equal(nevs, 1);
+		assert_int_not_equal(evs[0].op, VFS_OP_UNKNOWN);
+		assert_string_not_equal(decode_op_name(evs[0].op), "?");
+		assert_true(decode_args_text(&evs[0], text, sizeof(text)) >= 0);
+		if (!seen[evs[0].op])
+			distinct++;
+		seen[evs[0].op] = true;
+		close(fd);
+		/* the close drops the file; the next open is a new file */
+		drain();
+	}
+	assert_int_equal(distinct, n);
+	assert_int_equal(distinct, VFS_OPS - 1);
+}
+
+static void test_type1_dirty_session_is_mirrored(void **state)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap h;
+		struct vfio_iommu_type1_dirty_bitmap_get g;
+	} get = { { .argsz = sizeof(get), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP },
+		  { .iova = 0x100000, .size = 0x100000, .bitmap = { .pgsize = 4096, .size = 32 } } };
+	struct vfio_iommu_type1_dirty_bitmap db = { .argsz = sizeof(db) };
+	const struct vfs_session *s;
+	struct mirror *m;
+	uint64_t file;
+	int fd;
+
+	file = new_container(&fd);
+	db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
+	ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &db);
+	ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
+	ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	s = find_session(m, file, 0, VFS_DIRTY_TYPE1);
+	assert_non_null(s);
+	assert_true(s->active);
+	assert_int_equal(s->reports, 2);
+	assert_int_equal(s->bitmap_bytes, 64);
+	assert_int_equal(s->last_iova, 0x100000);
+	db.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &db);
+	assert_int_equal(mirror__load(m, tr), 0);
+	s = find_session(m, file, 0, VFS_DIRTY_TYPE1);
+	assert_non_null(s);
+	assert_false(s->active);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
+static void test_dma_logging_start_ranges_and_report_are_mirrored(void **state)
+{
+	struct vfio_device_feature_dma_logging_range ranges[2] = {
+		{ .iova = 0, .length = 0x100000000ULL },
+		{ .iova = 0x100000000ULL, .length = 0x40000000 },
+	};
+	struct {
+		struct vfio_device_feature f;
+		struct vfio_device_feature_dma_logging_control c;
+	} start = { { .argsz = sizeof(start),
+		      .flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START },
+		    { .page_size = 4096, .num_ranges = 2, .ranges = (uintptr_t)ranges } };
+	struct {
+		struct vfio_device_feature f;
+		struct vfio_device_feature_dma_logging_report r;
+	} report = { { .argsz = sizeof(report),
+		       .flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT },
+		     { .iova = 0, .length = 0x10000000, .page_size = 4096, .bitmap = 0x1000 } };
+	const struct vfs_session *s;
+	struct mirror *m;
+	char text[512];
+	int fd = open_fake("vfio/devices/vfio1");
+	uint64_t file;
+
+	ioctl(fd, VFIO_DEVICE_FEATURE, &start);
+	ioctl(fd, VFIO_DEVICE_FEATURE, &report);
+	drain();
+	assert_int_equal(nevs, 2);
+	file = evs[0].file;
+	assert_int_equal(evs[0].nr_ranges, 2);
+	decode_args_text(&evs[0], text, sizeof(text));
+	assert_non_null(strstr(text, "[0x0+0x100000000 0x100000000+0x40000000]"));
+	decode_args_text(&evs[1], text, sizeof(text));
+	assert_non_null(strstr(text, "bitmap_bytes=8192"));
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	s = find_session(m, file, 0, VFS_DIRTY_DEVICE);
+	assert_non_null(s);
+	assert_true(s->active);
+	assert_int_equal(s->page_size, 4096);
+	assert_int_equal(s->nr_ranges, 2);
+	assert_int_equal(s->ranges[2], 0x100000000ULL);
+	assert_int_equal(s->reports, 1);
+	assert_int_equal(s->bitmap_bytes, 8192);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
+static void test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored(void **state)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc), .out_ioas_id = 5 };
+	struct iommu_ioas_map map = { .size = sizeof(map),
+				      .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+				      .ioas_id = 5,
+				      .user_va = 0x7f0000000000ULL,
+				      .length = 0x200000,
+				      .iova = 0x400000 };
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = 5, .iova = 0, .length = UINT64_MAX
+	};
+	struct iommu_hwpt_set_dirty_tracking set = { .size = sizeof(set),
+						     .flags = 1,
+						     .hwpt_id = 9 };
+	struct iommu_hwpt_get_dirty_bitmap get = { .size = sizeof(get),
+						   .hwpt_id = 9,
+						   .iova = 0x400000,
+						   .length = 0x200000,
+						   .page_size = 4096 };
+	const struct mirror_container *c;
+	const struct vfs_session *s;
+	struct mirror *m;
+	int fd = open_fake("iommu");
+	uint64_t file;
+
+	ioctl(fd, IOMMU_IOAS_ALLOC, &alloc);
+	ioctl(fd, IOMMU_IOAS_MAP, &map);
+	ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set);
+	ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	drain();
+	assert_int_equal(nevs, 4);
+	file = evs[0].file;
+	assert_int_equal(evs[0].kind, VFS_KIND_IOMMUFD);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 5);
+	assert_non_null(c);
+	assert_false(c->c.flags & VFS_CTR_PARTIAL);
+	assert_int_equal(c->nmaps, 1);
+	assert_int_equal(c->maps[0].iova, 0x400000);
+	s = find_session(m, file, 9, VFS_DIRTY_HWPT);
+	assert_non_null(s);
+	assert_true(s->active);
+	assert_int_equal(s->reports, 1);
+	assert_int_equal(s->bitmap_bytes, 64);
+	ioctl(fd, IOMMU_IOAS_UNMAP, &unmap);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 5);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 0);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
+/* The filter path: ioctls of another type, or of type ';' on files that are not VFIO's,
+ * leave no event and no state. */
+static void test_unrelated_ioctls_leave_no_trace(void **state)
+{
+	const struct mirror_file *f;
+	struct mirror *m;
+	int null = open("/dev/null", O_RDWR), ctr = open_fake("vfio/vfio");
+	int other = open_fake("vfio/not-a-group"), n;
+
+	ioctl(null, VFIO_GET_API_VERSION);
+	ioctl(other, VFIO_GET_API_VERSION);
+	ioctl(ctr, FIONREAD, &n);
+	drain();
+	assert_int_equal(nevs, 0);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_int_equal(mirror__files(m, &f), 0);
+	mirror__free(m);
+	close(null);
+	close(ctr);
+	close(other);
+}
+
+static void test_dup_and_fork_share_state_by_open_file(void **state)
+{
+	const struct mirror_container *c;
+	struct mirror *m;
+	uint64_t file;
+	int fd, dupfd;
+	pid_t child;
+
+	file = new_container(&fd);
+	dupfd = dup(fd);
+	map_dma(dupfd, 0x1000000, 0x1000);
+	child = fork();
+	if (child == 0) {
+		map_dma(fd, 0x2000000, 0x1000);
+		_exit(0);
+	}
+	waitpid(child, NULL, 0);
+	close(fd); /* the dup still holds the file */
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 2);
+	close(dupfd); /* last reference: the state goes */
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_null(find_container(m, file, 0));
+	mirror__free(m);
+	drain();
+}
+
+static void test_exited_process_leaves_no_state(void **state)
+{
+	const struct mirror_file *f;
+	struct mirror *m;
+	pid_t child = fork();
+
+	if (child == 0) {
+		int fd = open_fake("vfio/vfio");
+
+		ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
+		map_dma(fd, 0x1000000, 0x1000);
+		_exit(0); /* no close(): exit drops the file */
+	}
+	waitpid(child, NULL, 0);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_int_equal(mirror__files(m, &f), 1);
+	assert_int_equal(mirror_gc(tr), 1);
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_int_equal(mirror__files(m, &f), 0);
+	mirror__free(m);
+	drain();
+}
+
+static int count_err(void *ctx, unsigned int op, unsigned int err, uint64_t count)
+{
+	uint64_t *out = ctx;
+
+	if (op == VFS_OP_GET_API_VERSION && err == ENOTTY)
+		*out = count;
+	return 0;
+}
+
+static void test_errors_and_latency_histogram_are_aggregated(void **state)
+{
+	struct vfs_hist h;
+	uint64_t before = 0, after = 0, slots = 0;
+	int fd = open_fake("vfio/vfio");
+
+	tracer__errors(tr, count_err, &before);
+	for (int i = 0; i < 10; i++)
+		ioctl(fd, VFIO_GET_API_VERSION);
+	tracer__errors(tr, count_err, &after);
+	assert_int_equal(after - before, 10);
+	assert_int_equal(tracer__hist(tr, VFS_OP_GET_API_VERSION, &h), 0);
+	assert_true(h.count >= 10);
+	for (int k = 0; k < VFS_HIST_SLOTS; k++)
+		slots += h.slots[k];
+	assert_int_equal(slots, h.count);
+	assert_true(h.sum > 0);
+	close(fd);
+	drain();
+}
+
+static void test_ring_buffer_losses_are_counted_and_the_mirror_rebuilt(void **state)
+{
+	uint64_t lost[VFS_LOST_REASONS];
+	int fd = open_fake("vfio/vfio");
+	struct mirror *m;
+
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__refresh(m, tr), 1); /* first load */
+	assert_int_equal(mirror__refresh(m, tr), 0); /* nothing lost since */
+
+	/* 1 MiB of ring holds about 2500 events; nobody consumes while we call */
+	for (int i = 0; i < 6000; i++)
+		ioctl(fd, VFIO_GET_API_VERSION);
+	assert_int_equal(tracer__lost(tr, lost), 0);
+	assert_true(lost[VFS_LOST_RINGBUF] > 0);
+	assert_true(tracer__lost_total(tr) >= lost[VFS_LOST_RINGBUF]);
+	assert_int_equal(mirror__refresh(m, tr), 1);
+	assert_int_equal(mirror__resyncs(m), 1);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syscall_mode_loads_and_attaches),
+		cmocka_unit_test(test_raw_tp_fallback_loads_and_sees_calls),
+		cmocka_unit_test(test_map_dma_is_decoded_and_mirrored),
+		cmocka_unit_test(test_unmap_removes_covered_mappings_and_recomputes_summary),
+		cmocka_unit_test(test_colliding_numbers_decode_by_fd_kind),
+		cmocka_unit_test(test_every_op_is_decoded_from_synthesized_calls),
+		cmocka_unit_test(test_type1_dirty_session_is_mirrored),
+		cmocka_unit_test(test_dma_logging_start_ranges_and_report_are_mirrored),
+		cmocka_unit_test(test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored),
+		cmocka_unit_test(test_unrelated_ioctls_leave_no_trace),
+		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),
+		cmocka_unit_test(test_exited_process_leaves_no_state),
+		cmocka_unit_test(test_errors_and_latency_histogram_are_aggregated),
+		cmocka_unit_test(test_ring_buffer_losses_are_counted_and_the_mirror_rebuilt),
+	};
+
+	if (geteuid() != 0) {
+		printf("test_tracer: needs root (CAP_BPF, CAP_PERFMON)\n");
+		return 77;
+	}
+	struct tracer_opts o = { .sz = sizeof(o), .test_hook = true };
+	int rc;
+
+	setup_dirs(NULL);
+	rc = tracer__new(&o, &tr);
+	if (rc) {
+		printf("test_tracer: failed to start the tracer: %s\n", strerror(-rc));
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	teardown_tracer(NULL);
+	teardown_dirs(NULL);
+	return rc;
+}

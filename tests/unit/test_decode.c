@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vfioscope/decode.h"
+
+static struct vfs_event map_event(void)
+{
+	struct vfs_event ev = { .pid = 42,
+				.kind = VFS_KIND_CONTAINER,
+				.op = VFS_OP_MAP_DMA,
+				.cmd = VFIO_IOMMU_MAP_DMA,
+				.fd = 5,
+				.latency_ns = 1500 };
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = 0x7f0000000000ULL,
+		.iova = 0x100000000ULL,
+		.size = 0x200000,
+	};
+
+	memcpy(ev.in, &m, sizeof(m));
+	memcpy(ev.out, &m, sizeof(m));
+	ev.argsz = sizeof(m);
+	ev.flags = VFS_EV_OUT_VALID;
+	strcpy(ev.comm, "qemu");
+	return ev;
+}
+
+static void test_classifier_uses_the_uapi_numbers(void **state)
+{
+	assert_int_equal(VFS_VFIO_BASE, VFIO_GET_API_VERSION);
+	assert_int_equal(VFS_IOMMUFD_BASE, IOMMU_DESTROY);
+	assert_int_equal(VFS_DIRTY_GET_FLAG, VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP);
+	assert_int_equal(VFS_UNMAP_FLAG_ALL, VFIO_DMA_UNMAP_FLAG_ALL);
+	assert_int_equal(VFS_UNMAP_FLAG_VADDR, VFIO_DMA_UNMAP_FLAG_VADDR);
+	assert_int_equal(VFS_MAP_FLAG_VADDR, VFIO_DMA_MAP_FLAG_VADDR);
+	assert_int_equal(VFS_FEATURE_MASK, VFIO_DEVICE_FEATURE_MASK);
+	assert_int_equal(vfs_op_classify(VFS_KIND_CONTAINER, VFIO_IOMMU_MAP_DMA, 0),
+			 VFS_OP_MAP_DMA);
+	assert_int_equal(vfs_op_classify(VFS_KIND_GROUP, VFIO_GROUP_GET_DEVICE_FD, 0),
+			 VFS_OP_GROUP_GET_DEVICE_FD);
+	assert_int_equal(vfs_op_classify(VFS_KIND_DEVICE, VFIO_DEVICE_IOEVENTFD, 0),
+			 VFS_OP_DEVICE_IOEVENTFD);
+	assert_int_equal(vfs_op_classify(VFS_KIND_DEVICE, VFIO_DEVICE_DETACH_IOMMUFD_PT, 0),
+			 VFS_OP_DEVICE_DETACH_IOMMUFD_PT);
+	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, IOMMU_HWPT_GET_DIRTY_BITMAP, 0),
+			 VFS_OP_HWPT_GET_DIRTY_BITMAP);
+	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, IOMMU_HWPT_INVALIDATE, 0),
+			 VFS_OP_HWPT_INVALIDATE);
+}
+
+static void test_0x3b75_means_dirty_pages_on_a_container_and_feature_on_a_device(void **state)
+{
+	uint32_t report = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+
+	assert_int_equal(VFIO_IOMMU_DIRTY_PAGES, VFIO_DEVICE_FEATURE);
+	assert_int_equal(vfs_op_classify(VFS_KIND_CONTAINER, 0x3b75,
+					 VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP),
+			 VFS_OP_DIRTY_GET_BITMAP);
+	assert_int_equal(vfs_op_classify(VFS_KIND_DEVICE, 0x3b75, report),
+			 VFS_OP_DMA_LOGGING_REPORT);
+	assert_int_equal(vfs_op_classify(VFS_KIND_GROUP, 0x3b75, report), VFS_OP_UNKNOWN);
+	/* iommufd's VFIO compatibility answers no DIRTY_PAGES */
+	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, 0x3b75, 1), VFS_OP_UNKNOWN);
+	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, VFIO_IOMMU_MAP_DMA, 0), VFS_OP_MAP_DMA);
+}
+
+static void test_0x3b70_means_get_info_on_a_container_and_hot_reset_info_on_a_device(void **s)
+{
+	assert_int_equal(vfs_op_classify(VFS_KIND_CONTAINER, 0x3b70, 0), VFS_OP_IOMMU_GET_INFO);
+	assert_int_equal(vfs_op_classify(VFS_KIND_DEVICE, 0x3b70, 0),
+			 VFS_OP_DEVICE_GET_PCI_HOT_RESET_INFO);
+}
+
+static void test_dirty_pages_with_several_flags_is_not_a_sub_command(void **state)
+{
+	assert_int_equal(vfs_op_classify(VFS_KIND_CONTAINER, VFIO_IOMMU_DIRTY_PAGES,
+					 VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+						 VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP),
+			 VFS_OP_DIRTY_PAGES);
+}
+
+static void test_other_ioctl_types_and_unknown_kinds_are_unknown(void **state)
+{
+	assert_false(vfs_cmd_is_vfio_type(0x5401)); /* TCGETS */
+	assert_false(vfs_cmd_is_vfio_type(0x80083b64)); /* ';' with direction bits */
+	assert_int_equal(vfs_op_classify(VFS_KIND_UNKNOWN, VFIO_IOMMU_MAP_DMA, 0), VFS_OP_UNKNOWN);
+	assert_int_equal(vfs_op_classify(VFS_KIND_IOMMUFD, 0x3b80 + 0x40, 0), VFS_OP_UNKNOWN);
+}
+
+static void test_op_names_are_unique_and_round_trip(void **state)
+{
+	for (int i = 1; i < VFS_OPS; i++) {
+		assert_string_not_equal(decode_op_name(i), "?");
+		assert_int_equal(decode_op_by_name(decode_op_name(i)), i);
+	}
+	assert_string_equal(decode_op_name(VFS_OPS), "?");
+}
+
+static void test_map_dma_decodes_to_text(void **state)
+{
+	struct vfs_event ev = map_event();
+	char buf[512];
+
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "flags=READ|WRITE vaddr=0x7f0000000000 iova=0x100000000 "
+				 "size=0x200000");
+	decode_event_text(&ev, 0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " 42 "));
+	assert_non_null(strstr(buf, "qemu"));
+	assert_non_null(strstr(buf, "VFIO_IOMMU_MAP_DMA(flags=READ|WRITE"));
+	assert_non_null(strstr(buf, ") = 0 <1.500 us>"));
+}
+
+static char *json_of(const struct vfs_event *ev)
+{
+	static char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+	struct json_writer *jw = json_writer__new(f);
+
+	decode_event_json(ev, 0, jw);
+	json_writer__free(jw);
+	fclose(f);
+	return buf;
+}
+
+static void test_map_dma_decodes_to_json_with_the_same_fields(void **state)
+{
+	struct vfs_event ev = map_event();
+	char *j = json_of(&ev);
+
+	assert_non_null(strstr(j, "\"op\":\"VFIO_IOMMU_MAP_DMA\""));
+	assert_non_null(strstr(j, "\"args\":{\"flags\":\"0x3\",\"vaddr\":\"0x7f0000000000\","
+				  "\"iova\":\"0x100000000\",\"size\":\"0x200000\"}"));
+	assert_non_null(strstr(j, "\"ret\":0"));
+	assert_non_null(strstr(j, "\"latency_ns\":1500"));
+	assert_null(strstr(j, "errno"));
+}
+
+static void test_failed_call_shows_errno_and_no_results(void **state)
+{
+	struct vfs_event ev = map_event();
+	char buf[512], *j;
+
+	ev.op = VFS_OP_UNMAP_DMA;
+	ev.ret = -EINVAL;
+	decode_event_text(&ev, 0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "= -22 EINVAL (Invalid argument)"));
+	assert_null(strstr(buf, "=>"));
+	j = json_of(&ev);
+	assert_non_null(strstr(j, "\"errno\":\"EINVAL\""));
+	assert_null(strstr(j, "\"result\""));
+}
+
+static void test_unmap_result_is_read_at_exit(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_CONTAINER,
+				.op = VFS_OP_UNMAP_DMA,
+				.flags = VFS_EV_OUT_VALID };
+	struct vfio_iommu_type1_dma_unmap in = { .argsz = sizeof(in), .iova = 0, .size = ~0ULL },
+					  out = in;
+	char buf[512];
+
+	out.size = 0x300000;
+	ev.argsz = sizeof(in);
+	memcpy(ev.in, &in, sizeof(in));
+	memcpy(ev.out, &out, sizeof(out));
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "flags=0x0 iova=0x0 size=0xffffffffffffffff => unmapped=0x300000");
+}
+
+static void test_dma_logging_start_shows_ranges(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_DEVICE, .op = VFS_OP_DMA_LOGGING_START };
+	struct {
+		struct vfio_device_feature f;
+		struct vfio_device_feature_dma_logging_control c;
+	} s = { { sizeof(s), VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START },
+		{ .page_size = 4096, .num_ranges = 9, .ranges = 0x1000 } };
+	char buf[1024];
+
+	memcpy(ev.in, &s, sizeof(s));
+	ev.argsz = sizeof(s);
+	ev.nr_ranges = 9;
+	ev.flags = VFS_EV_RANGES | VFS_EV_RANGES_TRUNC;
+	for (int i = 0; i < VFS_LOG_RANGES; i++) {
+		ev.ranges[2 * i] = i * 0x100000ULL;
+		ev.ranges[2 * i + 1] = 0x1000;
+	}
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "flags=SET|feature=6 page_size=4096 num_ranges=9 "
+				    "ranges=0x1000 [0x0+0x1000 0x100000+0x1000"));
+	assert_non_null(strstr(buf, "0x700000+0x1000 ...]"));
+}
+
+static void test_report_bitmap_bytes_are_whole_u64_words(void **state)
+{
+	assert_int_equal(decode_bitmap_bytes(4096, 4096), 8);
+	assert_int_equal(decode_bitmap_bytes(64 * 4096, 4096), 8);
+	assert_int_equal(decode_bitmap_bytes(65 * 4096, 4096), 16);
+	assert_int_equal(decode_bitmap_bytes(1ULL << 32, 4096), 131072);
+	assert_int_equal(decode_bitmap_bytes(0, 4096), 0);
+	assert_int_equal(decode_bitmap_bytes(4096, 0), 0);
+}
+
+static void test_fields_beyond_argsz_are_not_shown(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_DEVICE,
+				.op = VFS_OP_DMA_LOGGING_START,
+				.argsz = 8,
+				.flags = VFS_EV_OUT_VALID };
+	uint32_t probe[2] = { 8, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+					 VFIO_DEVICE_FEATURE_DMA_LOGGING_START };
+	char buf[256];
+
+	memcpy(ev.in, probe, sizeof(probe));
+	memset(ev.in + 8, 0xaa, 16); /* whatever lies beyond the header is no argument */
+	memset(ev.out + 8, 0xaa, 16);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "flags=SET|PROBE|feature=6");
+}
+
+static void test_unreadable_argument_is_said_so(void **state)
+{
+	struct vfs_event ev = map_event();
+	char buf[256];
+
+	ev.flags = VFS_EV_ARG_FAULT;
+	ev.arg = 0x10;
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "arg=0x10 (unreadable)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_classifier_uses_the_uapi_numbers),
+		cmocka_unit_test(
+			test_0x3b75_means_dirty_pages_on_a_container_and_feature_on_a_device),
+		cmocka_unit_test(
+			test_0x3b70_means_get_info_on_a_container_and_hot_reset_info_on_a_device),
+		cmocka_unit_test(test_dirty_pages_with_several_flags_is_not_a_sub_command),
+		cmocka_unit_test(test_other_ioctl_types_and_unknown_kinds_are_unknown),
+		cmocka_unit_test(test_op_names_are_unique_and_round_trip),
+		cmocka_unit_test(test_map_dma_decodes_to_text),
+		cmocka_unit_test(test_map_dma_decodes_to_json_with_the_same_fields),
+		cmocka_unit_test(test_failed_call_shows_errno_and_no_results),
+		cmocka_unit_test(test_unmap_result_is_read_at_exit),
+		cmocka_unit_test(test_dma_logging_start_shows_ranges),
+		cmocka_unit_test(test_report_bitmap_bytes_are_whole_u64_words),
+		cmocka_unit_test(test_fields_beyond_argsz_are_not_shown),
+		cmocka_unit_test(test_unreadable_argument_is_said_so),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "vfioscope/mirror.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_ranges_split_at_4gib(void **state)
+{
+	struct mirror_mapping m[] = { { 0x0, 0xa0000 },
+				      { 0x100000, 0x7ff00000 },
+				      { 0x100000000ULL, 0x80000000ULL } };
+	struct mirror_ranges r;
+
+	mirror_seed_ranges(m, N(m), 4096, &r);
+	assert_int_equal(r.iova32, 0);
+	assert_int_equal(r.len32, 0x80000000ULL);
+	assert_int_equal(r.iova64, 0x100000000ULL);
+	assert_int_equal(r.len64, 0x80000000ULL);
+}
+
+static void test_mapping_straddling_4gib_goes_to_the_64bit_range(void **state)
+{
+	struct mirror_mapping m[] = { { 0xfff00000ULL, 0x200000 } };
+	struct mirror_ranges r;
+
+	mirror_seed_ranges(m, N(m), 4096, &r);
+	assert_int_equal(r.len32, 0);
+	assert_int_equal(r.iova64, 0xfff00000ULL);
+	assert_int_equal(r.len64, 0x200000);
+}
+
+static void test_mapping_ending_at_4gib_minus_one_stays_32bit(void **state)
+{
+	struct mirror_mapping m[] = { { 0xfffc0000ULL, 0x40000 } };
+	struct mirror_ranges r;
+
+	mirror_seed_ranges(m, N(m), 4096, &r);
+	assert_int_equal(r.iova32, 0xfffc0000ULL);
+	assert_int_equal(r.len32, 0x40000);
+	assert_int_equal(r.len64, 0);
+}
+
+static void test_qemu_256m_guest_sections_give_one_range_of_4gib(void **state)
+{
+	/* the nested QEMU's sections (test-device.md §6.8) */
+	struct mirror_mapping m[] = { { 0x0, 0xc0000 },
+				      { 0xc0000, 0x20000 },
+				      { 0xe0000, 0x20000 },
+				      { 0x100000, 0xff00000 },
+				      { 0xfffc0000ULL, 0x40000 } };
+	struct mirror_ranges r;
+
+	mirror_seed_ranges(m, N(m), 4096, &r);
+	assert_int_equal(r.iova32, 0);
+	assert_int_equal(r.len32, 0x100000000ULL);
+	assert_int_equal(r.len64, 0);
+}
+
+static void test_unaligned_edges_round_inwards_and_sub_page_mappings_vanish(void **state)
+{
+	struct mirror_mapping m[] = { { 0x1800, 0x3000 }, { 0x10000800, 0x100 } };
+	struct mirror_ranges r;
+
+	mirror_seed_ranges(m, N(m), 4096, &r);
+	assert_int_equal(r.iova32, 0x2000);
+	assert_int_equal(r.len32, 0x2000);
+	assert_int_equal(r.len64, 0);
+}
+
+static void test_no_mappings_no_ranges(void **state)
+{
+	struct mirror_ranges r = { 1, 1, 1, 1 };
+
+	mirror_seed_ranges(NULL, 0, 4096, &r);
+	assert_int_equal(r.len32, 0);
+	assert_int_equal(r.len64, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ranges_split_at_4gib),
+		cmocka_unit_test(test_mapping_straddling_4gib_goes_to_the_64bit_range),
+		cmocka_unit_test(test_mapping_ending_at_4gib_minus_one_stays_32bit),
+		cmocka_unit_test(test_qemu_256m_guest_sections_give_one_range_of_4gib),
+		cmocka_unit_test(test_unaligned_edges_round_inwards_and_sub_page_mappings_vanish),
+		cmocka_unit_test(test_no_mappings_no_ranges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

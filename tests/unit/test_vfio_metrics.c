@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vfioscope/vfio_metrics.h"
+
+static double sample(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, prefix, n) && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return NAN;
+}
+
+static char *render(struct metrics_registry *reg)
+{
+	char *t;
+
+	assert_int_equal(metrics_registry__render(reg, METRICS_FORMAT_TEXT, &t, NULL), 0);
+	return t;
+}
+
+/* The names and types DESIGN.md promises. */
+static void test_design_metric_names_are_registered(void **state)
+{
+	static const struct {
+		const char *name;
+		enum metric_type type;
+	} want[] = {
+		{ "vfio_ioctl_duration_seconds", METRIC_HISTOGRAM },
+		{ "vfio_ioctl_errors_total", METRIC_COUNTER },
+		{ "vfio_dma_mapped_bytes", METRIC_GAUGE },
+		{ "vfio_dma_mappings", METRIC_GAUGE },
+		{ "vfio_dirty_sync_duration_seconds", METRIC_HISTOGRAM },
+		{ "vfio_dirty_bitmap_bytes", METRIC_HISTOGRAM },
+		{ "vfio_dirty_pages_total", METRIC_COUNTER },
+		{ "vfio_dirty_tracked_bytes", METRIC_GAUGE },
+		{ "vfio_dirty_ranges", METRIC_GAUGE },
+		{ "vfio_dirty_tracking_active", METRIC_GAUGE },
+		{ "vfio_container_info", METRIC_INFO },
+		{ "vfioscope_events_lost_total", METRIC_COUNTER },
+		{ "vfioscope_program_attached", METRIC_GAUGE },
+		{ "vfioscope_build_info", METRIC_INFO },
+		{ "vfioscope_scrape_duration_seconds", METRIC_GAUGE },
+	};
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+
+	assert_int_equal(vfio_metrics__register(reg, &vm), 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct metric_family *f = metrics_registry__find(reg, want[i].name);
+
+		if (!f)
+			fail_msg("%s is not registered", want[i].name);
+		assert_int_equal(metric_family__type(f), want[i].type);
+	}
+	metrics_registry__free(reg);
+}
+
+static void test_sync_feeds_histogram_counter_and_bitmap_sizes(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	/* 300 us: above le=262.144 us, inside le=1.048576 ms */
+	vfio_metrics__sync(&vm, "0", "device", 300000, 128, 32768);
+	vfio_metrics__sync(&vm, "0", "device", 300000, 64, 32768);
+	t = render(reg);
+	assert_int_equal(sample(t, "vfio_dirty_pages_total{container=\"0\",method=\"device\"}"),
+			 192);
+	assert_int_equal(sample(t, "vfio_dirty_sync_duration_seconds_bucket{container=\"0\","
+				   "method=\"device\",le=\"0.000262144\"}"),
+			 0);
+	assert_int_equal(sample(t, "vfio_dirty_sync_duration_seconds_bucket{container=\"0\","
+				   "method=\"device\",le=\"0.001048576\"}"),
+			 2);
+	assert_int_equal(
+		sample(t, "vfio_dirty_bitmap_bytes_bucket{method=\"device\",le=\"65536\"}"), 2);
+	free(t);
+	metrics_registry__free(reg);
+}
+
+static void test_kernel_latency_histogram_imports_to_seconds(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	uint64_t slots[40] = {};
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	slots[12] = 3; /* 2048 < ns <= 4096: le = 4.096e-06 exactly */
+	slots[13] = 1; /* <= 8192 ns: the x4 bucket above, le = 1.6384e-05 */
+	assert_int_equal(vfio_metrics__ioctl_latency(&vm, "VFIO_IOMMU_MAP_DMA", slots, 40, 20000),
+			 0);
+	t = render(reg);
+	assert_int_equal(
+		sample(t,
+		       "vfio_ioctl_duration_seconds_bucket{op=\"VFIO_IOMMU_MAP_DMA\",le=\"4.096e-06\"}"),
+		3);
+	assert_int_equal(
+		sample(t,
+		       "vfio_ioctl_duration_seconds_bucket{op=\"VFIO_IOMMU_MAP_DMA\",le=\"1.6384e-05\"}"),
+		4);
+	assert_int_equal(sample(t, "vfio_ioctl_duration_seconds_count{op=\"VFIO_IOMMU_MAP_DMA\"}"),
+			 4);
+	free(t);
+	metrics_registry__free(reg);
+}
+
+static void test_tracking_exports_both_ranges_and_drops_an_absent_one(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	struct vfio_metrics_tracking tr = { true,	6ULL << 30, 2,	       0,
+					    2ULL << 30, 4ULL << 30, 4ULL << 30 };
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	vfio_metrics__tracking(&vm, "1", "device", &tr);
+	t = render(reg);
+	assert_true(sample(t, "vfio_dirty_range_end_bytes{container=\"1\",range=\"64bit\"}") ==
+		    (double)(8ULL << 30));
+	assert_int_equal(sample(t, "vfio_dirty_ranges{container=\"1\"}"), 2);
+	free(t);
+	tr.len64 = 0;
+	tr.nranges = 1;
+	tr.active = false;
+	vfio_metrics__tracking(&vm, "1", "device", &tr);
+	t = render(reg);
+	assert_true(
+		isnan(sample(t, "vfio_dirty_range_end_bytes{container=\"1\",range=\"64bit\"}")));
+	assert_int_equal(sample(t, "vfio_dirty_tracking_active{container=\"1\",method=\"device\"}"),
+			 0);
+	free(t);
+	metrics_registry__free(reg);
+}
+
+static void test_container_gone_removes_only_its_series(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	vfio_metrics__simulate(&vm, 2, 0);
+	vfio_metrics__container_gone(&vm, "synthetic-0");
+	t = render(reg);
+	assert_null(strstr(t, "container=\"synthetic-0\""));
+	assert_non_null(strstr(t, "vfio_dma_mapped_bytes{container=\"synthetic-1\"}"));
+	free(t);
+	metrics_registry__free(reg);
+}
+
+static void test_container_info_keeps_one_series_per_container(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+
+	vfio_metrics__register(reg, &vm);
+	vfio_metrics__container(&vm, "3", 100, "qemu", "type1v2");
+	vfio_metrics__container(&vm, "3", 200, "qemu", "iommufd");
+	assert_int_equal(metric_family__nseries(vm.container_info), 1);
+	metrics_registry__free(reg);
+}
+
+static void test_simulator_is_deterministic_and_named_synthetic(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	for (int step = 0; step < 3; step++)
+		vfio_metrics__simulate(&vm, 4, step);
+	t = render(reg);
+	assert_true(sample(t, "vfio_dma_mapped_bytes{container=\"synthetic-3\"}") ==
+		    (double)(4ULL << 30));
+	assert_int_equal(
+		sample(t, "vfio_dirty_pages_total{container=\"synthetic-3\",method=\"device\"}"),
+		3 * 256 * 4);
+	assert_int_equal(metric_family__nseries(vm.mapped_bytes), 4);
+	free(t);
+	metrics_registry__free(reg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_design_metric_names_are_registered),
+		cmocka_unit_test(test_sync_feeds_histogram_counter_and_bitmap_sizes),
+		cmocka_unit_test(test_kernel_latency_histogram_imports_to_seconds),
+		cmocka_unit_test(test_tracking_exports_both_ranges_and_drops_an_absent_one),
+		cmocka_unit_test(test_container_gone_removes_only_its_series),
+		cmocka_unit_test(test_container_info_keeps_one_series_per_container),
+		cmocka_unit_test(test_simulator_is_deterministic_and_named_synthetic),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

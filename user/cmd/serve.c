@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfioscope serve: the exporter. Privileged steps first (load and attach the tracer, open
+ * devices for a tracker, bind the socket), then every capability not asked for is dropped,
+ * then the threads start (capabilities are per thread) and metrics are served until a signal
+ * or --duration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "serve.h"
+#include "vfioscope/http.h"
+#include "vfioscope/log.h"
+#include "vfioscope/metrics.h"
+#include "vfioscope/privs.h"
+#include "vfioscope/vfio_metrics.h"
+
+/* The landing page, embedded by user/lib/landing_page.c from web/landing.html. */
+extern const char vfioscope_landing_html[];
+extern const unsigned int vfioscope_landing_html_len;
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vfioscope serve [options] [--track -- TRACK OPTIONS]\n\n"
+		"Serves vfioscope's metrics over HTTP: /metrics (Prometheus text, or OpenMetrics\n"
+		"when the scraper asks for it), /healthz and a live landing page at /.\n\n"
+		"  --listen ADDR:PORT      address to listen on (default %s); loopback only\n"
+		"                          unless --allow-remote\n"
+		"  --allow-remote          permit a non-loopback address (put TLS/auth in front)\n"
+		"  --port-file FILE        write the bound port to FILE (with port 0)\n"
+		"  --duration SECONDS      stop after SECONDS (default: until SIGINT/SIGTERM)\n"
+		"  --keep-caps LIST        capabilities kept after setup (default none)\n"
+		"  --max-conns N           concurrent connections (default 64)\n"
+		"  --http-timeout SECONDS  idle connection timeout (default 10)\n"
+		"  --no-tracer             do not load the BPF tracer (builds with one load it)\n"
+		"  --tracer-mode MODE      force the tracer's way in: fentry, kprobe, tp_btf, raw_tp\n"
+		"  --simulate N            SIMULATOR: feed N synthetic containers (synthetic-0..)\n"
+		"  --simulate-interval MS  simulator step (default 1000)\n"
+		"  --strict                fail when a source fails to start (default: report it\n"
+		"                          in /healthz and keep serving the others)\n"
+		"  --track                 also run `vfioscope track --json TRACK OPTIONS` (the\n"
+		"                          options after --) and export its syncs as container\n"
+		"                          \"track\"; serve exits 1 if it fails\n"
+		"  --summary               print a summary of what was observed at exit\n"
+		"  --list-metrics          print every metric family (name type labels) and exit\n",
+		HTTP_DEFAULT_LISTEN);
+}
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", port);
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
+}
+
+static int sim_setup(struct serve *s, struct serve_source *src)
+{
+	pr_warn("SIMULATOR: serving %d synthetic containers (synthetic-0..), not real data",
+		s->sim_containers);
+	return vfio_metrics__simulate(&s->vm, s->sim_containers, s->sim_step++);
+}
+
+static int sim_step(struct serve *s, struct serve_source *src)
+{
+	return vfio_metrics__simulate(&s->vm, s->sim_containers, s->sim_step++);
+}
+
+/*
+ * The sources, in setup order: the BPF tracer (serve_tracer.c: loaded and attached in setup, a
+ * collector reads its maps per scrape, the main loop drains its ring buffer), the simulator,
+ * the tracker (serve_track.c: `vfioscope track --json` as a child, its lines read by the loop).
+ */
+static struct serve_source sources[] = {
+	{ "tracer", serve_tracer_setup, NULL, serve_tracer_step, serve_tracer_stop,
+	  .step_ms = 100 },
+	{ "simulator", sim_setup, NULL, sim_step, NULL, .step_ms = 1000 },
+	{ "tracker", serve_track_setup, NULL, serve_track_step, serve_track_stop, .step_ms = 100 },
+};
+#define NSOURCES (sizeof(sources) / sizeof(sources[0]))
+
+static struct serve_source *source(const char *name)
+{
+	for (size_t i = 0; i < NSOURCES; i++)
+		if (!strcmp(sources[i].name, name))
+			return &sources[i];
+	return NULL;
+}
+
+static int health(void *ctx, char *msg, size_t len)
+{
+	for (size_t i = 0; i < NSOURCES; i++) {
+		if (sources[i].enabled && sources[i].failed) {
+			snprintf(msg, len, "source %s failed", sources[i].name);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* Waits for SIGINT/SIGTERM (blocked in every thread) for up to @ms. Returns true on a signal. */
+static bool wait_signal(const sigset_t *set, long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	return sigtimedwait(set, NULL, &ts) > 0;
+}
+
+static void print_bytes(FILE *out, double v)
+{
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	fprintf(out, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
+static void print_secs(FILE *out, double v)
+{
+	if (isnan(v))
+		fprintf(out, "-");
+	else if (v < 1e-3)
+		fprintf(out, "%.0f us", v * 1e6);
+	else if (v < 1)
+		fprintf(out, "%.2f ms", v * 1e3);
+	else
+		fprintf(out, "%.2f s", v);
+}
+
+struct summary_ctx {
+	struct serve *s;
+	FILE *out;
+};
+
+static int summary_sync(void *ctx, const char *const *v, struct metric_series *hist)
+{
+	struct summary_ctx *c = ctx;
+	struct vfio_metrics *vm = &c->s->vm;
+	struct metric_hist_snapshot snap;
+	const char *ranges[] = { "32bit", "64bit" };
+
+	metric_series__hist_snapshot(hist, &snap);
+	fprintf(c->out, "container %s: method %s, %llu syncs, %.0f dirty pages\n", v[0], v[1],
+		(unsigned long long)snap.count,
+		metric_series__value(metric_family__with(vm->dirty_pages, v[0], v[1])));
+	fprintf(c->out, "  sync latency: p50 ");
+	print_secs(c->out, metric_series__quantile(hist, 0.5));
+	fprintf(c->out, ", p90 ");
+	print_secs(c->out, metric_series__quantile(hist, 0.9));
+	fprintf(c->out, ", p99 ");
+	print_secs(c->out, metric_series__quantile(hist, 0.99));
+	fprintf(c->out, ", mean ");
+	print_secs(c->out, snap.count ? snap.sum / snap.count : NAN);
+	fprintf(c->out, " (bucket estimates, like histogram_quantile)\n  tracked: ");
+	print_bytes(c->out, metric_series__value(metric_family__with(vm->tracked_bytes, v[0])));
+	for (int i = 0; i < 2; i++) {
+		const char *key[] = { v[0], ranges[i] };
+		struct metric_series *a, *b;
+
+		if (!metric_family__nseries(vm->range_start))
+			break;
+		a = metric_family__series(vm->range_start, key);
+		b = metric_family__series(vm->range_end, key);
+		if (metric_series__value(b) > metric_series__value(a))
+			fprintf(c->out, ", %s 0x%llx-0x%llx", ranges[i],
+				(unsigned long long)metric_series__value(a),
+				(unsigned long long)metric_series__value(b));
+		else /* it was created by this lookup: forget it again */
+			metric_family__remove(vm->range_start, key),
+				metric_family__remove(vm->range_end, key);
+	}
+	fprintf(c->out, "\n");
+	return 0;
+}
+
+static int summary_bitmap(void *ctx, const char *const *v, struct metric_series *hist)
+{
+	struct summary_ctx *c = ctx;
+	struct metric_hist_snapshot snap;
+
+	metric_series__hist_snapshot(hist, &snap);
+	if (!snap.count)
+		return 0;
+	fprintf(c->out, "bitmaps (%s): %llu handed to the kernel, mean ", v[0],
+		(unsigned long long)snap.count);
+	print_bytes(c->out, snap.sum / snap.count);
+	fprintf(c->out, ", p50 ");
+	print_bytes(c->out, metric_series__quantile(hist, 0.5));
+	fprintf(c->out, ", p99 ");
+	print_bytes(c->out, metric_series__quantile(hist, 0.99));
+	fprintf(c->out, "\n");
+	return 0;
+}
+
+static int summary_mapped(void *ctx, const char *const *v, struct metric_series *g)
+{
+	struct summary_ctx *c = ctx;
+
+	fprintf(c->out, "container %s: ", v[0]);
+	print_bytes(c->out, metric_series__value(g));
+	fprintf(c->out, " DMA-mapped\n");
+	return 0;
+}
+
+/* What the sources observed, for a person at the end of a run (make demo). */
+static void print_summary(struct serve *s, FILE *out)
+{
+	struct summary_ctx c = { s, out };
+
+	fprintf(out, "== vfioscope serve summary ==\n");
+	metric_family__each(s->vm.mapped_bytes, summary_mapped, &c);
+	metric_family__each(s->vm.sync_duration, summary_sync, &c);
+	metric_family__each(s->vm.bitmap_bytes, summary_bitmap, &c);
+	if (!metric_family__nseries(s->vm.sync_duration))
+		fprintf(out, "no dirty sync observed\n");
+	fprintf(out, "events lost: %.0f\n",
+		metric_series__value(metric_family__series(s->vm.events_lost, NULL)));
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "allow-remote", no_argument, NULL, 'R' },
+		{ "port-file", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "keep-caps", required_argument, NULL, 'k' },
+		{ "max-conns", required_argument, NULL, 'c' },
+		{ "http-timeout", required_argument, NULL, 't' },
+		{ "simulate", required_argument, NULL, 's' },
+		{ "simulate-interval", required_argument, NULL, 'i' },
+		{ "list-metrics", no_argument, NULL, 'L' },
+		{ "strict", no_argument, NULL, 'S' },
+		{ "track", no_argument, NULL, 'T' },
+		{ "no-tracer", no_argument, NULL, 'N' },
+		{ "tracer-mode", required_argument, NULL, 'M' },
+		{ "summary", no_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct http_server_opts hopts = {};
+	struct serve s = {};
+	struct serve_source *sim = source("simulator");
+	const char *port_file = NULL, *keep_caps = NULL;
+	double duration = 0, deadline;
+	bool list = false, strict = false, track = false, summary = false, no_tracer = false;
+	uint64_t keep = 0;
+	sigset_t sigs;
+	int c, err, ret = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			hopts.listen = optarg;
+			break;
+		case 'R':
+			hopts.allow_remote = true;
+			break;
+		case 'p':
+			port_file = optarg;
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'k':
+			keep_caps = optarg;
+			break;
+		case 'c':
+			hopts.max_conns = atoi(optarg);
+			break;
+		case 't':
+			hopts.timeout_s = atoi(optarg);
+			break;
+		case 's':
+			s.sim_containers = atoi(optarg);
+			break;
+		case 'i':
+			sim->step_ms = atoi(optarg);
+			break;
+		case 'S':
+			strict = true;
+			break;
+		case 'T':
+			track = true;
+			break;
+		case 'N':
+			no_tracer = true;
+			break;
+		case 'M':
+			s.tracer_mode = optarg;
+			break;
+		case 'U':
+			summary = true;
+			break;
+		case 'L':
+			list = true;
+			break;
+		case 'h':
+			serve_usage(stdout);
+			return 0;
+		default:
+			serve_usage(stderr);
+			return 2;
+		}
+	}
+	if (track) {
+		s.track_argc = argc - optind;
+		s.track_argv = argv + optind;
+	}
+	if ((optind < argc && !track) || s.sim_containers < 0 || sim->step_ms < 10 ||
+	    duration < 0) {
+		serve_usage(stderr);
+		return 2;
+	}
+	if (privs_parse(keep_caps, &keep)) {
+		fprintf(stderr, "vfioscope: unknown capability in --keep-caps %s\n", keep_caps);
+		return 2;
+	}
+
+	s.reg = metrics_registry__new();
+	if (!s.reg) {
+		fprintf(stderr, "vfioscope: failed to allocate the metrics registry\n");
+		return 1;
+	}
+	err = vfio_metrics__register(s.reg, &s.vm);
+	if (err)
+		goto out;
+	if (list) {
+		char *text;
+
+		err = metrics_registry__list(s.reg, &text, NULL);
+		if (!err) {
+			fputs(text, stdout);
+			free(text);
+			ret = 0;
+		}
+		goto out;
+	}
+
+	/*
+	 * Privileged steps: the tracer (CAP_BPF + CAP_PERFMON to load and attach; CAP_SYS_ADMIN
+	 * only for module BTF by id), the tracker (opens /dev/vfio or /dev/iommu, pins memory).
+	 */
+	sim->enabled = s.sim_containers > 0;
+	source("tracker")->enabled = track;
+	source("tracer")->enabled = serve_have_tracer && !no_tracer;
+	for (size_t i = 0; i < NSOURCES; i++) {
+		struct serve_source *src = &sources[i];
+
+		if (!src->enabled || !src->setup)
+			continue;
+		err = src->setup(&s, src);
+		if (err) {
+			pr_err("failed to start source %s: %s", src->name, strerror(-err));
+			src->failed = true;
+			if (strict)
+				goto out;
+			err = 0;
+		}
+	}
+
+	hopts.reg = s.reg;
+	hopts.vm = &s.vm;
+	hopts.health = health;
+	hopts.health_ctx = &s;
+	hopts.landing = vfioscope_landing_html;
+	hopts.landing_len = vfioscope_landing_html_len;
+	err = http_server__new(&hopts, &s.http);
+	if (err)
+		goto out;
+
+	/* Everything privileged is done: keep only what was asked for (default nothing). */
+	err = privs_drop(keep);
+	if (err)
+		goto out;
+
+	/* Signals are taken synchronously by this thread; the server threads inherit the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (size_t i = 0; i < NSOURCES; i++) {
+		struct serve_source *src = &sources[i];
+
+		if (src->enabled && !src->failed && src->start && (err = src->start(&s, src))) {
+			pr_err("failed to start source %s: %s", src->name, strerror(-err));
+			goto out;
+		}
+	}
+	err = http_server__start(s.http);
+	if (err)
+		goto out;
+	if (port_file && (err = write_port_file(port_file, http_server__port(s.http)))) {
+		pr_err("failed to write %s: %s", port_file, strerror(-err));
+		goto out;
+	}
+	fprintf(stderr,
+		"vfioscope: serving /metrics, /healthz and a landing page at / on port %d\n",
+		http_server__port(s.http));
+
+	deadline = duration ? mono_s() + duration : 0;
+	for (size_t i = 0; i < NSOURCES; i++)
+		sources[i].next = mono_s() + sources[i].step_ms / 1000.0;
+	for (;;) {
+		double now = mono_s(), wake = now + 1;
+
+		if (deadline && now >= deadline)
+			break;
+		for (size_t i = 0; i < NSOURCES; i++) {
+			struct serve_source *src = &sources[i];
+
+			if (!src->enabled || src->failed || !src->step)
+				continue;
+			if (now >= src->next) {
+				err = src->step(&s, src);
+				if (err) {
+					pr_err("failed to run source %s: %s", src->name,
+					       strerror(-err));
+					goto out;
+				}
+				src->next += src->step_ms / 1000.0;
+				if (src->next < now)
+					src->next = now + src->step_ms / 1000.0;
+			}
+			if (src->next < wake)
+				wake = src->next;
+		}
+		if (deadline && deadline < wake)
+			wake = deadline;
+		if (wait_signal(&sigs, (long)((wake - mono_s()) * 1000) + 1))
+			break;
+	}
+	ret = 0;
+out:
+	if (s.http) /* stop serving before the sources' last words */
+		http_server__free(s.http);
+	s.http = NULL;
+	if (err)
+		ret = 1;
+	http_server__free(s.http);
+	/* The collectors' last reading, while their sources still exist. */
+	if (summary && !list && s.reg)
+		metrics_registry__collect(s.reg);
+	for (size_t i = 0; i < NSOURCES; i++)
+		if (sources[i].enabled && !sources[i].failed && sources[i].stop)
+			sources[i].stop(&s, &sources[i]);
+	for (size_t i = 0; i < NSOURCES; i++) {
+		if (sources[i].enabled && sources[i].failed) {
+			fprintf(stderr, "vfioscope: source %s failed\n", sources[i].name);
+			ret = 1;
+		}
+	}
+	if (summary && !list && s.reg)
+		print_summary(&s, stdout);
+	metrics_registry__free(s.reg);
+	return ret;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* vfioscope serve's data sources (serve.c runs them; one file per source). */
+#ifndef VFIOSCOPE_SERVE_H
+#define VFIOSCOPE_SERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vfioscope/metrics.h"
+#include "vfioscope/vfio_metrics.h"
+
+struct http_server;
+
+struct serve {
+	struct metrics_registry *reg;
+	struct vfio_metrics vm;
+	struct http_server *http;
+	/* SIMULATOR source (--simulate): synthetic containers, not a real source. */
+	int sim_containers;
+	uint64_t sim_step;
+	const char *tracer_mode; /* --tracer-mode: fentry, kprobe, tp_btf, raw_tp; NULL: best */
+	/* tracker source (--track -- TRACK OPTIONS): `vfioscope track --json` as a child */
+	int track_argc;
+	char **track_argv;
+	pid_t track_pid;
+	int track_fd;
+	char track_line[65536];
+	size_t track_len;
+	int track_status; /* exit status once it ended, else -1 */
+	char track_method[16];
+	struct vfio_metrics_tracking track_state;
+};
+
+/*
+ * A data source serve runs: the tracer, the tracker (--track), the simulator. setup() runs
+ * privileged (load and attach BPF, open devices, pin memory) and may add collectors to the
+ * registry (read once per scrape); start() runs after every capability is dropped; step() runs
+ * from the main loop every step_ms (a sync, a simulator step); stop() at exit. A source whose
+ * setup fails is reported (and /healthz says so) while the others keep running, unless
+ * --strict.
+ */
+struct serve_source {
+	const char *name;
+	int (*setup)(struct serve *s, struct serve_source *src);
+	int (*start)(struct serve *s, struct serve_source *src);
+	int (*step)(struct serve *s, struct serve_source *src);
+	void (*stop)(struct serve *s, struct serve_source *src);
+	unsigned int step_ms;
+	bool enabled, failed;
+	double next;
+};
+
+/* serve_tracer.c: the BPF tracer, built when the tracer's headers are in the tree. */
+extern const bool serve_have_tracer;
+int serve_tracer_setup(struct serve *s, struct serve_source *src);
+int serve_tracer_step(struct serve *s, struct serve_source *src);
+void serve_tracer_stop(struct serve *s, struct serve_source *src);
+
+/* serve_track.c: the tracker, run as `vfioscope track --json OPTIONS`. Its container label. */
+#define SERVE_TRACK_CONTAINER "track"
+int serve_track_setup(struct serve *s, struct serve_source *src);
+int serve_track_step(struct serve *s, struct serve_source *src);
+void serve_track_stop(struct serve *s, struct serve_source *src);
+/* Parses one JSON line of `vfioscope track --json` into metrics (exposed for tests). */
+int serve_track_line(struct serve *s, const char *line);
+
+#endif

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * serve's tracer source: the BPF tracer (loader.h, mirror.h) loaded and attached during the
+ * privileged setup, then read once per scrape by a collector: per-op latency histograms (log2
+ * nanoseconds, imported exactly), error counters, lost events, and the mirror (containers,
+ * mappings, dirty tracking sessions). The main loop drains the ring buffer (events are not
+ * printed here; the maps hold the state) and forgets exited processes.
+ *
+ * Built when the tracer's headers are part of the tree; otherwise serve runs without it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+#include "vfioscope/log.h"
+
+#if __has_include("vfioscope/loader.h") && __has_include("vfioscope/mirror.h") && \
+							 __has_include("vfioscope/decode.h")
+#include "vfioscope/decode.h"
+#include "vfioscope/loader.h"
+#include "vfioscope/mirror.h"
+
+const bool serve_have_tracer = true;
+
+#define MAX_IDS 1024
+
+struct serve_tracer {
+	struct tracer *t;
+	struct mirror *m;
+	struct vfio_metrics *vm;
+	/* container ids exported at the previous scrape, to drop the ones that went away */
+	unsigned char seen[MAX_IDS], prev[MAX_IDS];
+};
+
+static struct serve_tracer tracer_state;
+
+static int export_error(void *ctx, unsigned int op, unsigned int err, uint64_t count)
+{
+	struct serve_tracer *st = ctx;
+	const char *name = strerrorname_np(err);
+	char num[16];
+
+	if (!name) {
+		snprintf(num, sizeof(num), "%u", err);
+		name = num;
+	}
+	vfio_metrics__ioctl_errors(st->vm, decode_op_name(op), name, count);
+	return 0;
+}
+
+/* The container a session belongs to: type1 and hwpt sessions are keyed by the container or
+ * iommufd file, device sessions by the device file (device -> group -> container). */
+static const struct mirror_container *session_container(const struct mirror *m,
+							const struct mirror_session *ms)
+{
+	const struct mirror_container *ctrs;
+	const struct mirror_file *files;
+	size_t nc = mirror__containers(m, &ctrs), nf = mirror__files(m, &files);
+	uint64_t file = ms->key.file;
+
+	if (ms->key.method == VFS_DIRTY_DEVICE) {
+		for (int hop = 0; hop < 2; hop++) {
+			size_t i;
+
+			for (i = 0; i < nf && files[i].file != file; i++)
+				;
+			if (i == nf)
+				return NULL;
+			file = files[i].f.parent;
+		}
+	}
+	for (size_t i = 0; i < nc; i++)
+		if (ctrs[i].file == file)
+			return &ctrs[i];
+	return NULL;
+}
+
+static void export_session(struct serve_tracer *st, const struct mirror_session *ms)
+{
+	const struct mirror_container *c = session_container(st->m, ms);
+	const struct vfs_session *s = &ms->s;
+	struct vfio_metrics_tracking tr = { .active = s->active != 0 };
+	const char *method = ms->key.method == VFS_DIRTY_HWPT ? "iommufd" :
+								decode_method_name(ms->key.method);
+	char id[16];
+
+	if (!c)
+		return;
+	snprintf(id, sizeof(id), "%u", c->id);
+	for (unsigned int i = 0; i < s->nr_ranges && i < VFS_LOG_RANGES; i++) {
+		uint64_t iova = s->ranges[2 * i], len = s->ranges[2 * i + 1];
+
+		tr.tracked_bytes += len;
+		tr.nranges++;
+		if (iova < (1ULL << 32) && !tr.len32)
+			tr.start32 = iova, tr.len32 = len;
+		else if (iova >= (1ULL << 32) && !tr.len64)
+			tr.start64 = iova, tr.len64 = len;
+	}
+	if (!tr.nranges && tr.active) { /* type1 / hwpt track the whole IOAS */
+		tr.tracked_bytes = c->c.mapped_bytes;
+		tr.nranges = 1;
+	}
+	vfio_metrics__tracking(st->vm, id, method, &tr);
+	/* Pages the driver marked dirty (iova_bitmap_set), when that hook is attached. */
+	if (s->kern_dirty_bytes && s->page_size)
+		metric_series__set(metric_family__with(st->vm->dirty_pages, id, method),
+				   (double)(s->kern_dirty_bytes / s->page_size));
+}
+
+static const char *backend_of(const struct mirror_container *c)
+{
+	if (c->ioas || !c->c.iommu_type)
+		return c->ioas ? "iommufd" : "unknown";
+	switch (c->c.iommu_type) {
+	case 1:
+		return "type1";
+	case 3:
+		return "type1v2";
+	default:
+		return "other";
+	}
+}
+
+static int tracer_collect(struct metrics_registry *reg, void *ctx)
+{
+	struct serve_tracer *st = ctx;
+	const struct tracer_prog_status *progs;
+	const struct mirror_container *ctrs;
+	const struct mirror_session *sess;
+	size_t nc, ns;
+	int n, err;
+
+	n = tracer__programs(st->t, &progs);
+	for (int i = 0; i < n; i++)
+		vfio_metrics__program(st->vm, progs[i].name,
+				      progs[i].role != TRACER_ROLE_KERNEL_HOOK, progs[i].attached);
+	for (unsigned int op = 1; op < VFS_OPS; op++) {
+		struct vfs_hist h;
+
+		if (!tracer__hist(st->t, op, &h) && h.count)
+			vfio_metrics__ioctl_latency(
+				st->vm, decode_op_name(op),
+				(const uint64_t *)h.slots, /* __u64: same width */
+				VFS_HIST_SLOTS, h.sum);
+	}
+	tracer__errors(st->t, export_error, st);
+	vfio_metrics__events_lost(st->vm, tracer__lost_total(st->t));
+
+	err = mirror__load(st->m, st->t);
+	if (err)
+		return err;
+	memset(st->seen, 0, sizeof(st->seen));
+	nc = mirror__containers(st->m, &ctrs);
+	for (size_t i = 0; i < nc; i++) {
+		char id[16], comm[17];
+
+		snprintf(id, sizeof(id), "%u", ctrs[i].id);
+		snprintf(comm, sizeof(comm), "%.16s", ctrs[i].c.comm);
+		vfio_metrics__mappings(st->vm, id, ctrs[i].c.mapped_bytes, ctrs[i].c.mappings);
+		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm, backend_of(&ctrs[i]));
+		if (ctrs[i].id < MAX_IDS)
+			st->seen[ctrs[i].id] = 1;
+	}
+	ns = mirror__sessions(st->m, &sess);
+	for (size_t i = 0; i < ns; i++)
+		export_session(st, &sess[i]);
+	for (unsigned int id = 0; id < MAX_IDS; id++) {
+		if (st->prev[id] && !st->seen[id]) {
+			char s[16];
+
+			snprintf(s, sizeof(s), "%u", id);
+			vfio_metrics__container_gone(st->vm, s);
+		}
+	}
+	memcpy(st->prev, st->seen, sizeof(st->prev));
+	return 0;
+}
+
+int serve_tracer_setup(struct serve *s, struct serve_source *src)
+{
+	struct tracer_opts opts = { .sz = sizeof(opts), .mode = s->tracer_mode };
+	struct serve_tracer *st = &tracer_state;
+	const struct tracer_prog_status *progs;
+	int err, n;
+
+	err = tracer__new(&opts, &st->t);
+	if (err)
+		return err;
+	err = mirror__new(&st->m);
+	if (err) {
+		tracer__free(st->t);
+		return err;
+	}
+	st->vm = &s->vm;
+	n = tracer__programs(st->t, &progs);
+	for (int i = 0; i < n; i++) {
+		vfio_metrics__program(st->vm, progs[i].name,
+				      progs[i].role != TRACER_ROLE_KERNEL_HOOK, progs[i].attached);
+		if (!progs[i].attached)
+			pr_warn("BPF program %s (%s) not attached: %s", progs[i].name,
+				progs[i].target, progs[i].why);
+	}
+	pr_info("tracing with %s (%s)", tracer__mode(st->t), tracer__reason(st->t));
+	return metrics_registry__add_collector(s->reg, "tracer", tracer_collect, st);
+}
+
+int serve_tracer_step(struct serve *s, struct serve_source *src)
+{
+	int err = tracer__poll(tracer_state.t, 0, NULL, NULL);
+
+	if (err < 0) {
+		pr_warn("failed to poll the tracer's ring buffer: %s", strerror(-err));
+		return 0;
+	}
+	mirror_gc(tracer_state.t);
+	return 0;
+}
+
+void serve_tracer_stop(struct serve *s, struct serve_source *src)
+{
+	mirror__free(tracer_state.m);
+	tracer__free(tracer_state.t);
+}
+
+#else /* no tracer in this tree */
+
+const bool serve_have_tracer = false;
+
+int serve_tracer_setup(struct serve *s, struct serve_source *src)
+{
+	pr_err("this build has no BPF tracer");
+	return -EOPNOTSUPP;
+}
+
+int serve_tracer_step(struct serve *s, struct serve_source *src)
+{
+	return 0;
+}
+
+void serve_tracer_stop(struct serve *s, struct serve_source *src)
+{
+}
+
+#endif
