@@ -13,6 +13,7 @@
  * Builds from one source against Linux 6.1 and 6.12 headers (differences are marked).
  */
 #include <linux/anon_inodes.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -89,6 +90,7 @@ struct edu_migf {
 struct edu_vdev {
 	struct vfio_pci_core_device core_device;
 	void __iomem *bar0;
+	struct dentry *dbg_dir;
 	/* Serialises the log ops, the migration ops and DMA command writes (core does not). */
 	struct mutex state_mutex;
 
@@ -246,25 +248,43 @@ static int edu_log_stop(struct vfio_device *vdev)
 }
 
 /*
- * Set the bits of [s, e) one 4 KiB step at a time, steps aligned to the window base. The driver
- * is not told the REPORT page size, and the 6.1 iova_bitmap_set() derives its bit count from
- * the length alone, so only 4 KiB steps from the base mark exactly the right bits on 6.1 and
- * 6.12 alike. May sleep on 6.12 (it pins user pages): never call it under a spinlock.
+ * Where a read-and-clear goes: the kernel's iova_bitmap (DMA_LOGGING_REPORT), or a page list
+ * for debugfs on kernels built without iova_bitmap (CONFIG_IOMMUFD_DRIVER=n, Debian 6.12),
+ * where REPORT fails in core before any driver is asked.
  */
-static void edu_bitmap_set(struct iova_bitmap *dirty, u64 base, u64 limit, u64 s, u64 e)
+struct edu_sink {
+	struct iova_bitmap *bitmap;
+	u64 *pages;
+	u32 npages;
+	u32 max_pages;
+	bool truncated;
+};
+
+/*
+ * Mark [s, e) one 4 KiB step at a time, steps aligned to the window base. The driver is not
+ * told the REPORT page size, and the 6.1 iova_bitmap_set() derives its bit count from the
+ * length alone, so only 4 KiB steps from the base mark exactly the right bits on 6.1 and 6.12
+ * alike. May sleep on 6.12 (it pins user pages): never call it under a spinlock.
+ */
+static void edu_mark(struct edu_sink *sink, u64 base, u64 limit, u64 s, u64 e)
 {
 	u64 k, first = (s - base) >> PAGE_SHIFT, last = (e - 1 - base) >> PAGE_SHIFT;
 
 	for (k = first; k <= last; k++) {
 		u64 iova = base + (k << PAGE_SHIFT);
 
-		iova_bitmap_set(dirty, iova, min_t(u64, SZ_4K, limit - iova));
+		if (sink->bitmap)
+			iova_bitmap_set(sink->bitmap, iova, min_t(u64, SZ_4K, limit - iova));
+		else if (sink->npages < sink->max_pages)
+			sink->pages[sink->npages++] = iova;
+		else
+			sink->truncated = true;
 		if (!((k - first + 1) % 4096))
 			cond_resched();
 	}
 }
 
-static void edu_report_overflow(struct edu_vdev *ev, u64 w0, u64 w1, struct iova_bitmap *dirty)
+static void edu_report_overflow(struct edu_vdev *ev, u64 w0, u64 w1, struct edu_sink *sink)
 {
 	u64 lo = U64_MAX, hi = 0;
 	u32 i;
@@ -273,7 +293,7 @@ static void edu_report_overflow(struct edu_vdev *ev, u64 w0, u64 w1, struct iova
 		u64 s = max(ev->ranges[i].start, w0), e = min(ev->ranges[i].end, w1);
 
 		if (s < e)
-			edu_bitmap_set(dirty, w0, w1, s, e);
+			edu_mark(sink, w0, w1, s, e);
 		lo = min(lo, ev->ranges[i].start);
 		hi = max(hi, ev->ranges[i].end);
 	}
@@ -284,11 +304,8 @@ static void edu_report_overflow(struct edu_vdev *ev, u64 w0, u64 w1, struct iova
 	}
 }
 
-static int edu_log_read_and_clear(struct vfio_device *vdev, unsigned long iova,
-				  unsigned long length, struct iova_bitmap *dirty)
+static int edu_read_and_clear(struct edu_vdev *ev, u64 w0, u64 w1, struct edu_sink *sink)
 {
-	struct edu_vdev *ev = to_edu(vdev);
-	u64 w0 = iova, w1 = (u64)iova + length;
 	bool running;
 	u32 i;
 
@@ -300,7 +317,7 @@ static int edu_log_read_and_clear(struct vfio_device *vdev, unsigned long iova,
 	/* Sample RUN before reporting: if it is clear now, the last transfer has landed. */
 	running = edu_dma_running(ev);
 	if (ev->overflow) {
-		edu_report_overflow(ev, w0, w1, dirty);
+		edu_report_overflow(ev, w0, w1, sink);
 		mutex_unlock(&ev->state_mutex);
 		return 0;
 	}
@@ -312,7 +329,7 @@ static int edu_log_read_and_clear(struct vfio_device *vdev, unsigned long iova,
 			i++;
 			continue;
 		}
-		edu_bitmap_set(dirty, w0, w1, s, e);
+		edu_mark(sink, w0, w1, s, e);
 		if (d->inflight && running) {
 			/* Sticky until the copy (about 100 ms after the command) has landed. */
 			i++;
@@ -341,10 +358,127 @@ static int edu_log_read_and_clear(struct vfio_device *vdev, unsigned long iova,
 	return 0;
 }
 
+static int edu_log_read_and_clear(struct vfio_device *vdev, unsigned long iova,
+				  unsigned long length, struct iova_bitmap *dirty)
+{
+	struct edu_sink sink = { .bitmap = dirty };
+
+	return edu_read_and_clear(to_edu(vdev), iova, (u64)iova + length, &sink);
+}
+
 static const struct vfio_log_ops edu_log_ops = {
 	.log_start = edu_log_start,
 	.log_stop = edu_log_stop,
 	.log_read_and_clear = edu_log_read_and_clear,
+};
+
+/* ---- debugfs: the dirty log without iova_bitmap ---- */
+
+/*
+ * <debugfs>/edu-vfio-pci/<BDF>/report: write "IOVA LENGTH", then read: the same read-and-clear
+ * as DMA_LOGGING_REPORT over that window, as one 4 KiB page IOVA per line. It exists for
+ * kernels whose REPORT cannot reach a driver (no iova_bitmap); the dirty logic is shared.
+ */
+#define EDU_DBG_MAX_PAGES 4096
+
+static struct dentry *edu_dbg_root;
+
+struct edu_dbg_report {
+	struct edu_vdev *ev;
+	u64 iova;
+	u64 length;
+	char *text;
+	size_t len;
+};
+
+static int edu_dbg_open(struct inode *inode, struct file *filp)
+{
+	struct edu_dbg_report *r = kzalloc(sizeof(*r), GFP_KERNEL);
+
+	if (!r)
+		return -ENOMEM;
+	r->ev = inode->i_private;
+	filp->private_data = r;
+	return 0;
+}
+
+static int edu_dbg_release(struct inode *inode, struct file *filp)
+{
+	struct edu_dbg_report *r = filp->private_data;
+
+	kvfree(r->text);
+	kfree(r);
+	return 0;
+}
+
+static ssize_t edu_dbg_write(struct file *filp, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	struct edu_dbg_report *r = filp->private_data;
+	char buf[64];
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = 0;
+	if (sscanf(buf, "%lli %lli", &r->iova, &r->length) != 2)
+		return -EINVAL;
+	kvfree(r->text);
+	r->text = NULL;
+	return count;
+}
+
+static int edu_dbg_render(struct edu_dbg_report *r)
+{
+	struct edu_sink sink = { .max_pages = EDU_DBG_MAX_PAGES };
+	size_t cap, n = 0;
+	u64 end;
+	u32 i;
+	int ret;
+
+	if (check_add_overflow(r->iova, r->length, &end))
+		return -EOVERFLOW;
+	sink.pages = kvcalloc(EDU_DBG_MAX_PAGES, sizeof(u64), GFP_KERNEL);
+	if (!sink.pages)
+		return -ENOMEM;
+	ret = edu_read_and_clear(r->ev, r->iova, end, &sink);
+	if (ret)
+		goto out;
+	cap = (size_t)sink.npages * 20 + 16;
+	r->text = kvmalloc(cap, GFP_KERNEL);
+	if (!r->text) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < sink.npages; i++)
+		n += scnprintf(r->text + n, cap - n, "0x%llx\n", sink.pages[i]);
+	if (sink.truncated)
+		n += scnprintf(r->text + n, cap - n, "truncated\n");
+	r->len = n;
+out:
+	kvfree(sink.pages);
+	return ret;
+}
+
+static ssize_t edu_dbg_read(struct file *filp, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	struct edu_dbg_report *r = filp->private_data;
+	int ret;
+
+	if (!r->text) {
+		ret = edu_dbg_render(r);
+		if (ret)
+			return ret;
+	}
+	return simple_read_from_buffer(ubuf, count, ppos, r->text, r->len);
+}
+
+static const struct file_operations edu_dbg_report_fops = {
+	.owner = THIS_MODULE,
+	.open = edu_dbg_open,
+	.release = edu_dbg_release,
+	.read = edu_dbg_read,
+	.write = edu_dbg_write,
 };
 
 /* ---- BAR0 trapping ---- */
@@ -774,6 +908,9 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		vfio_put_device(&ev->core_device.vdev);
 		return ret;
 	}
+	/* debugfs failures are deliberately ignored (debugfs.h) */
+	ev->dbg_dir = debugfs_create_dir(pci_name(pdev), edu_dbg_root);
+	debugfs_create_file("report", 0600, ev->dbg_dir, ev, &edu_dbg_report_fops);
 	return 0;
 }
 
@@ -781,6 +918,7 @@ static void edu_remove(struct pci_dev *pdev)
 {
 	struct vfio_pci_core_device *cdev = dev_get_drvdata(&pdev->dev);
 
+	debugfs_remove_recursive(container_of(cdev, struct edu_vdev, core_device)->dbg_dir);
 	vfio_pci_core_unregister_device(cdev);
 	vfio_put_device(&cdev->vdev);
 }
@@ -798,7 +936,25 @@ static struct pci_driver edu_pci_driver = {
 	.err_handler = &vfio_pci_core_err_handlers,
 	.driver_managed_dma = true,
 };
-module_pci_driver(edu_pci_driver);
+static int __init edu_init(void)
+{
+	int ret;
+
+	edu_dbg_root = debugfs_create_dir("edu-vfio-pci", NULL);
+	ret = pci_register_driver(&edu_pci_driver);
+	if (ret)
+		debugfs_remove_recursive(edu_dbg_root);
+	return ret;
+}
+
+static void __exit edu_exit(void)
+{
+	pci_unregister_driver(&edu_pci_driver);
+	debugfs_remove_recursive(edu_dbg_root);
+}
+
+module_init(edu_init);
+module_exit(edu_exit);
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0) && IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
 /* iova_bitmap moved to iommufd and its IOMMUFD namespace in 6.7. */
