@@ -7,16 +7,9 @@
 # vm-mem: 3072
 set -u
 . tests/vm/guest-lib.sh
+. tests/vm/track-lib.sh
 bdf=$(edu_bdf) || exit 1
 echo "edu at $bdf, kernel $(uname -r)"
-V=$BUILD/vfioscope
-# foreground runs are bounded, so a hang fails one check (exit 124) instead of the whole boot
-vfs() {
-	timeout -k 5 150 "$V" "$@"
-	local rc=$?
-	[ $rc = 124 ] && echo "TIMEOUT: vfioscope $*" >&2
-	return $rc
-}
 T=$(mktemp -d)
 LAYOUTS="64M 256M 1G 512M@0,512M@4G"
 

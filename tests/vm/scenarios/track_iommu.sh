@@ -5,43 +5,13 @@
 # vm-timeout: 480
 set -u
 . tests/vm/guest-lib.sh
+. tests/vm/track-lib.sh
 bdf=$(edu_bdf) || exit 1
 echo "edu at $bdf, kernel $(uname -r)"
 bind_vfio_pci "$bdf" || exit 1
-V=$BUILD/vfioscope
-# foreground runs are bounded, so a hang fails one check (exit 124) instead of the whole boot
-vfs() {
-	timeout -k 5 150 "$V" "$@"
-	local rc=$?
-	[ $rc = 124 ] && echo "TIMEOUT: vfioscope $*" >&2
-	return $rc
-}
 L=64M@0,32M@4G # 16384 + 8192 pages
 T=$(mktemp -d)
 
-# wait_bounded PID: its exit status, or 124 (and SIGKILL) if it has not exited within 60 s
-wait_bounded() {
-	for _ in $(seq 300); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.2
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		echo "TIMEOUT: pid $1 still running 60 s after the signal" >&2
-		kill -9 "$1"
-		wait "$1"
-		return 124
-	fi
-	wait "$1"
-}
-
-# wait_started FILE: until vfioscope has started tracking (its signal handlers are set by then)
-wait_started() {
-	for _ in $(seq 300); do
-		grep -q '"event":"start"\|^tracking ' "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 # json_check FILE PYTHON-EXPR: the expression sees `ev` (list of events) and `syncs`
 json_check() {
