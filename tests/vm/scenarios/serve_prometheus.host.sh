@@ -97,7 +97,7 @@ check "scraped as OpenMetrics" wait_for 'vfioscope_scrapes_total{format="openmet
 landing() { # the landing page of this run in headless Chromium: DOM and screenshot
 	local chrome=(timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic
 		--no-first-run --disable-background-networking --disable-component-update
-		--disable-sync --hide-scrollbars --virtual-time-budget=10000)
+		--disable-sync --hide-scrollbars --virtual-time-budget=20000)
 	"${chrome[@]}" --user-data-dir="$(mktemp -d "$T/c.XXXXXX")" --dump-dom \
 		"$URL/?interval=1000" >"$T/dom.html" 2>>"$T/chrome.log"
 	rm -f "$SHOT_DIR/landing-vm.png"
