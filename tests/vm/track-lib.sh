@@ -35,3 +35,19 @@ wait_started() {
 	done
 	return 1
 }
+
+# json_check FILE PYTHON-EXPR: the expression sees the JSON events of `vfioscope track --json`
+# as `ev`, and `syncs`, `start` and `summary`
+json_check() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+syncs = [e for e in ev if e["event"] == "sync"]
+start = next((e for e in ev if e["event"] == "start"), {})
+summary = next((e for e in ev if e["event"] == "summary"), {})
+ok = eval(sys.argv[2])
+if not ok:
+    print("  events:", ev)
+sys.exit(0 if ok else 1)
+EOF
+}

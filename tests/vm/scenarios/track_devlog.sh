@@ -24,19 +24,6 @@ if ! grep -qw iova_bitmap_set /proc/kallsyms; then
 	echo "# this kernel has no iova_bitmap_set: every DMA_LOGGING_REPORT fails with EOPNOTSUPP"
 fi
 
-json_check() {
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-syncs = [e for e in ev if e["event"] == "sync"]
-start = next((e for e in ev if e["event"] == "start"), {})
-summary = next((e for e in ev if e["event"] == "summary"), {})
-ok = eval(sys.argv[2])
-if not ok:
-    print("  events:", ev)
-sys.exit(0 if ok else 1)
-EOF
-}
 
 # ---- function tracer on the driver's log ops (skipped when the kernel lacks it) ----
 TR=/sys/kernel/tracing

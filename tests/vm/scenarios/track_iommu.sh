@@ -13,20 +13,6 @@ L=64M@0,32M@4G # 16384 + 8192 pages
 T=$(mktemp -d)
 
 
-# json_check FILE PYTHON-EXPR: the expression sees `ev` (list of events) and `syncs`
-json_check() {
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-syncs = [e for e in ev if e["event"] == "sync"]
-start = next((e for e in ev if e["event"] == "start"), {})
-summary = next((e for e in ev if e["event"] == "summary"), {})
-ok = eval(sys.argv[2])
-if not ok:
-    print("  events:", ev)
-sys.exit(0 if ok else 1)
-EOF
-}
 
 vfs track -d "$bdf" --layout $L --interval 200ms --count 4 --workload edu:0x100000 --json \
 	>"$T/auto.json" 2>"$T/auto.err"
