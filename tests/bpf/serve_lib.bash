@@ -67,3 +67,18 @@ stop_serve() {
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# Prometheus HTTP API helpers; $PROM is the server's base URL.
+q() { # PromQL -> the first sample's value (empty when none)
+	curl -s --max-time 5 "$PROM/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2>/dev/null
+}
+wait_for() { # PromQL that must return a sample within $2 seconds (default 60)
+	for _ in $(seq $((${2:-60} * 2))); do
+		[ -n "$(q "$1")" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}

@@ -28,19 +28,6 @@ prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
 	--web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$T/prom.log" 2>&1 &
 PIDS+=($!)
 
-q() { # PromQL -> the first sample's value (empty when none)
-	curl -s --max-time 5 "$PROM/api/v1/query" --data-urlencode "query=$1" |
-		python3 -c 'import json,sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2>/dev/null
-}
-wait_for() { # PromQL that must return a sample, within ~60 s
-	for _ in $(seq 120); do
-		[ -n "$(q "$1")" ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
 
 check "Prometheus scrapes serve (up == 1)" wait_for 'up{job="vfioscope"} == 1'
 # Enough scrapes for rates over the samples stored.

@@ -77,19 +77,6 @@ EOT
 prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/data" \
 	--web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$T/prom.log" 2>&1 &
 PIDS+=($!)
-q() {
-	curl -s --max-time 5 "$PROM/api/v1/query" --data-urlencode "query=$1" |
-		python3 -c 'import json,sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2>/dev/null
-}
-wait_for() { # PromQL that must return a sample within $2 seconds (default 60)
-	for _ in $(seq $((${2:-60} * 2))); do
-		[ -n "$(q "$1")" ] && return 0
-		sleep 0.5
-	done
-	return 1
-}
 check "Prometheus scrapes the guest (up == 1)" wait_for 'up{job="vfioscope"} == 1'
 check "at least 5 scrapes stored" wait_for 'count_over_time(up{job="vfioscope"}[1m]) >= 5'
 check "scraped as OpenMetrics" wait_for 'vfioscope_scrapes_total{format="openmetrics"} > 0'
