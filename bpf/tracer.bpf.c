@@ -312,7 +312,8 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 	ev->tid = tid;
 	if (fi->flags & VFS_FILE_TEST_HOOK)
 		ev->flags |= VFS_EV_TEST_HOOK;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (emit_events) /* the mirror keeps the comm per file */
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	read_arg(ev, ev->in, false);
 	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, 4));
 	if (ev->op == VFS_OP_DMA_LOGGING_START)
@@ -848,14 +849,15 @@ int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- file-handler way in ---- */
 
-/* The fd of the ioctl being handled, from the syscall's user registers (-1 if not ioctl). */
+/* The fd of the ioctl being handled, from the syscall's user registers (-1 if not ioctl).
+ * bpf_task_pt_regs() returns a BTF pointer: plain loads, no bpf_probe_read_kernel calls. */
 static __always_inline int current_ioctl_fd(void)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (BPF_CORE_READ(regs, orig_ax) != NR_ioctl)
+	if (regs->orig_ax != NR_ioctl)
 		return -1;
-	return BPF_CORE_READ(regs, di);
+	return regs->di;
 }
 
 #define HANDLER_HOOKS(fn, kind)                                                                 \
