@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct trace_ctx {
 	const char *comm;
 	long max_events;
 	long printed;
+	uint64_t seen; /* events received, before the filters */
 	int64_t mono_to_real;
 	struct json_writer *jw;
 };
@@ -38,7 +40,8 @@ static void trace_usage(FILE *out)
 		"Prints one line per VFIO/iommufd ioctl of any process: time, pid, comm, fd kind,\n"
 		"op, decoded arguments (=> results), return value and latency. --json prints JSON\n"
 		"lines. While it runs, the mirror maps are pinned in " TRACER_PIN_DIR "\n"
-		"so that `vfioscope state` shows the state it tracks. Needs CAP_BPF and\n"
+		"so that `vfioscope state` shows the state it tracks. When it stops it says on\n"
+		"stderr how many calls it traced, printed and lost. Needs CAP_BPF and\n"
 		"CAP_PERFMON (or root).\n");
 }
 
@@ -56,6 +59,7 @@ static int on_event(void *ctx, const struct vfs_event *ev)
 	struct trace_ctx *tc = ctx;
 	char line[1024];
 
+	tc->seen++;
 	if (tc->pid && (int)ev->pid != tc->pid)
 		return 0;
 	if (tc->comm && strncmp(ev->comm, tc->comm, sizeof(ev->comm)))
@@ -201,6 +205,8 @@ int cmd_trace(int argc, char **argv)
 	/* drain what is left */
 	tracer__poll(t, 0, on_event, &tc);
 	fflush(stdout);
+	fprintf(stderr, "vfioscope: %" PRIu64 " calls traced, %ld printed, %" PRIu64 " lost\n",
+		tc.seen, tc.printed, tracer__lost_total(t));
 	mirror__free(m);
 	json_writer__free(tc.jw);
 	tracer__free(t);
