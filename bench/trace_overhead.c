@@ -1,20 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Overhead of `vfioscope trace` (not a test: `make bench`). Two tight loops, each bare, under
- * `vfioscope trace`, under the equivalent bpftrace one-liner and under strace, in one run:
- *   - VFIO-typed ioctls (VFIO_GET_API_VERSION) on a file the tracer takes for a container
- *     (a regular file through the tracer's test hook: this host has no VFIO), so every call
- *     is traced, decoded, mirrored and streamed;
- *   - an unrelated syscall (getppid), which the syscall-level way in must drop cheaply.
- * Where /dev/vfio/vfio exists (a guest with vfio loaded), the VFIO loop uses a real container
- * and the tracer runs its file-handler way in (fentry), no test hook.
- * "vfioscope maps only" is the same BPF programs loaded without per-call events (what
- * `vfioscope state` and an exporter need: the mirror and the in-kernel aggregates).
- * Prints ns per call, the added cost per call and the ratios. Each number is the best of
- * several rounds (the machine is shared).
+ * Overhead of the tracer (not a test: `make bench`). Two tight loops, each bare and then under
+ * each tracer in turn, in one run:
+ *   - VFIO-typed ioctls (VFIO_GET_API_VERSION) on a container, so every call is traced,
+ *     decoded, mirrored (and streamed, under `trace`). Where /dev/vfio/vfio exists (a guest
+ *     with vfio loaded) it is a real container; on a host without VFIO a regular file stands
+ *     in through the tracer's test hook;
+ *   - an unrelated syscall (getppid), which the handler hooks never see and the syscall-level
+ *     way in must drop cheaply.
+ * Tracers: `vfioscope trace`; "maps only", the same BPF programs loaded without per-call
+ * events (what `state` and `serve` run: the mirror and the in-kernel aggregates); three bpftrace
+ * one-liners (the counting one on the syscall tracepoint, and the two that do what vfioscope
+ * does, a latency histogram per command and a line per call, on the same hooks vfioscope
+ * uses); strace. Every output goes to /dev/null. Prints ns per call (best of several rounds),
+ * the cost added per call, and the ratios.
  *
- * usage: trace_overhead [path/to/vfioscope]   (root)
+ * usage: trace_overhead [path/to/vfioscope [fentry|kprobe|tp_btf|raw_tp]]   (root)
+ * TRACE_BENCH_DIV=N divides the loop counts (for a TCG guest).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -36,6 +40,8 @@
 #include "vfioscope/loader.h"
 
 #define ROUNDS	      5
+#define N_VFIO	      200000
+#define N_OTHER	      2000000
 #define TRACEFS	      "/sys/kernel/tracing"
 #define TRACEFS_MAGIC 0x74726163
 
@@ -79,8 +85,50 @@ static double best(double (*fn)(long), long n)
 	return b;
 }
 
-/* Start @argv with stdout (or stderr) on a pipe; wait until a line contains @ready. */
-static pid_t spawn_until(char *const argv[], bool ready_on_stderr, const char *ready)
+/* Wait until @pid holds @links attachments: bpf_link fds (fentry) and perf_event fds beyond
+ * the one per online CPU that bpftrace opens for its output buffer (tracepoints). It prints
+ * "Attaching" before it attaches, so that line cannot tell. */
+static bool wait_attached(pid_t pid, int links)
+{
+	int cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (int tries = 0; tries < 3000; tries++) {
+		char dir[64], path[320], target[64];
+		struct dirent *de;
+		int n = 0, perf = 0;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", pid);
+		d = opendir(dir);
+		if (!d)
+			return false;
+		while ((de = readdir(d))) {
+			ssize_t len;
+
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			len = readlink(path, target, sizeof(target) - 1);
+			if (len <= 0)
+				continue;
+			target[len] = '\0';
+			n += !strcmp(target, "anon_inode:bpf_link");
+			perf += !strcmp(target, "anon_inode:[perf_event]");
+		}
+		closedir(d);
+		if (n + (perf > cpus ? perf - cpus : 0) >= links) {
+			usleep(200000); /* the perf fd exists just before its program is set */
+			return true;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Start @argv with its output to /dev/null and wait until @links probes are attached; or, when
+ * @ready is set, until a line on stderr contains it; then the rest of stderr is left to read
+ * from *@err_fd. */
+static pid_t spawn(char *const argv[], int links, const char *ready, int *err_fd)
 {
 	char buf[4096];
 	size_t used = 0;
@@ -93,14 +141,14 @@ static pid_t spawn_until(char *const argv[], bool ready_on_stderr, const char *r
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
 
-		dup2(p[1], ready_on_stderr ? 2 : 1);
-		dup2(null, ready_on_stderr ? 1 : 2);
+		dup2(null, 1);
+		dup2(ready ? p[1] : null, 2);
 		close(p[0]);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(p[1]);
-	while (used < sizeof(buf) - 1) {
+	while (ready && used < sizeof(buf) - 1) {
 		ssize_t n = read(p[0], buf + used, sizeof(buf) - 1 - used);
 
 		if (n <= 0)
@@ -110,15 +158,14 @@ static pid_t spawn_until(char *const argv[], bool ready_on_stderr, const char *r
 		if (strstr(buf, ready))
 			break;
 	}
-	/* keep draining so the child never blocks on a full pipe */
-	if (fork() == 0) {
-		while (read(p[0], buf, sizeof(buf)) > 0)
-			;
-		_exit(0);
+	if (ready && strstr(buf, ready)) {
+		*err_fd = p[0];
+		return pid;
 	}
 	close(p[0]);
-	if (!strstr(buf, ready)) {
-		fprintf(stderr, "trace_overhead: %s did not get ready: %s\n", argv[0], buf);
+	if (ready || !wait_attached(pid, links)) {
+		fprintf(stderr, "trace_overhead: %s did not get ready%s%s\n", argv[0],
+			ready ? ": " : "", ready ? buf : "");
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
@@ -185,19 +232,63 @@ static void measure(struct result *r, long n_vfio, long n_other)
 	r->ok = true;
 }
 
+/* Run a bpftrace program with @links probes and measure under it. */
+static void under_bpftrace(struct result *r, const char *prog, int links)
+{
+	char *a[] = { "bpftrace", "-e", (char *)prog, NULL };
+	pid_t pid = spawn(a, links, NULL, NULL);
+
+	if (pid > 0) {
+		measure(r, N_VFIO, N_OTHER);
+		stop(pid);
+	}
+}
+
+/* The filter every syscall-level program shares: ioctl (16) of type ';' */
+#define TP_FILTER "/args->id == 16 && (args->args[1] & 0xffffff00) == 0x3b00/"
+/* the container handler: the only handler the VFIO loop reaches */
+#define HANDLER "vfio:vfio_fops_unl_ioctl"
+
+enum row {
+	BARE,
+	TRACE,
+	MAPS,
+	BT_COUNT,
+	BT_HIST,
+	BT_PRINTF,
+	STRACE,
+	ROWS
+};
+
+static void print_ratio(const char *what, const struct result *r, enum row a, enum row b,
+			bool unrelated)
+{
+	double base = unrelated ? r[BARE].unrelated : r[BARE].vfio;
+	double x = (unrelated ? r[a].unrelated : r[a].vfio) - base;
+	double y = (unrelated ? r[b].unrelated : r[b].vfio) - base;
+
+	if (r[a].ok && r[b].ok)
+		printf("  %-66s %8.2f\n", what, x / y);
+}
+
 int main(int argc, char **argv)
 {
 	const char *vs = argc > 1 ? argv[1] : "build/vfioscope";
+	const char *want_mode = argc > 2 ? argv[2] : NULL;
 	char dir[64], path[96];
-	struct result res[5] = { { "bare" },
-				 { "vfioscope trace" },
-				 { "bpftrace one-liner" },
-				 { "strace" },
-				 { "vfioscope maps only" } };
-	struct tracer_opts topts = { .sz = sizeof(topts), .test_hook = true, .no_events = true };
+	struct result res[ROWS] = {
+		[BARE] = { "bare" },
+		[TRACE] = { "vfioscope trace" },
+		[MAPS] = { "vfioscope maps only" },
+		[BT_COUNT] = { "bpftrace count (syscall tp)" },
+		[BT_HIST] = { "bpftrace latency hist" },
+		[BT_PRINTF] = { "bpftrace printf per call" },
+		[STRACE] = { "strace" },
+	};
+	struct tracer_opts topts = { .sz = sizeof(topts), .no_events = true, .mode = want_mode };
 	struct tracer *t;
-	bool mounted_tracefs = false, real_vfio;
-	char mode[16] = "?";
+	bool mounted_tracefs = false, real_vfio, handler;
+	char mode[16] = "?", trace_summary[256] = "";
 	struct statfs st;
 	pid_t pid;
 
@@ -224,40 +315,68 @@ int main(int argc, char **argv)
 		mounted_tracefs = mount("tracefs", TRACEFS, "tracefs", 0, NULL) == 0;
 
 	loop_unrelated(200000); /* warm up */
-	measure(&res[0], 200000, 2000000);
+	measure(&res[BARE], N_VFIO, N_OTHER);
 
-	{
-		char *a[] = { (char *)vs, "trace", "--no-pin", real_vfio ? NULL : "--test-hook",
-			      NULL };
-
-		pid = spawn_until(a, true, "tracing with");
-		if (pid > 0) {
-			measure(&res[1], 200000, 2000000);
-			stop(pid);
-		}
-	}
-	{
-		char *a[] = {
-			"bpftrace", "-e",
-			"tracepoint:raw_syscalls:sys_enter /args->id == 16 && "
-			"(args->args[1] & 0xffffff00) == 0x3b00/ { @[args->args[1]] = count(); }",
-			NULL
-		};
-
-		pid = spawn_until(a, false, "Attaching");
-		if (pid > 0) {
-			measure(&res[2], 200000, 2000000);
-			stop(pid);
-		}
-	}
+	/* the mode the tracer picks (or is told) decides which one-liners are equivalent */
 	if (tracer__new(&topts, &t) == 0) {
 		snprintf(mode, sizeof(mode), "%s", tracer__mode(t));
-		measure(&res[4], 200000, 2000000);
+		measure(&res[MAPS], N_VFIO, N_OTHER);
 		tracer__free(t);
+	}
+	handler = real_vfio && (!strcmp(mode, "fentry") || !strcmp(mode, "kprobe"));
+	{
+		char *a[] = { (char *)vs, "trace", "--no-pin",
+			      "--mode",	  mode,	   real_vfio ? NULL : "--test-hook",
+			      NULL };
+
+		int err_fd = -1;
+		ssize_t n;
+
+		pid = spawn(a, 0, "tracing with", &err_fd);
+		if (pid > 0) {
+			measure(&res[TRACE], N_VFIO, N_OTHER);
+			stop(pid);
+			/* its summary: did it keep up? */
+			n = read(err_fd, trace_summary, sizeof(trace_summary) - 1);
+			trace_summary[n > 0 ? n : 0] = '\0';
+			trace_summary[strcspn(trace_summary, "\n")] = '\0';
+			close(err_fd);
+		}
+	}
+	under_bpftrace(&res[BT_COUNT],
+		       "tracepoint:raw_syscalls:sys_enter " TP_FILTER
+		       " { @[args->args[1]] = count(); }",
+		       1);
+	if (handler) {
+		under_bpftrace(
+			&res[BT_HIST],
+			"kfunc:" HANDLER " { @s[tid] = nsecs; } kretfunc:" HANDLER
+			" /@s[tid]/ { @h[args->cmd] = hist(nsecs - @s[tid]); delete(@s[tid]); }",
+			2);
+		under_bpftrace(&res[BT_PRINTF],
+			       "kfunc:" HANDLER " { @s[tid] = nsecs; } kretfunc:" HANDLER
+			       " /@s[tid]/ { printf(\"%lu %d %s %x %d %lu\\n\", nsecs, pid, comm, "
+			       "args->cmd, retval, nsecs - @s[tid]); delete(@s[tid]); }",
+			       2);
+	} else {
+		under_bpftrace(
+			&res[BT_HIST],
+			"tracepoint:raw_syscalls:sys_enter " TP_FILTER
+			" { @c[tid] = args->args[1]; @s[tid] = nsecs; } "
+			"tracepoint:raw_syscalls:sys_exit /@s[tid]/ { "
+			"@h[@c[tid]] = hist(nsecs - @s[tid]); delete(@s[tid]); delete(@c[tid]); }",
+			2);
+		under_bpftrace(&res[BT_PRINTF],
+			       "tracepoint:raw_syscalls:sys_enter " TP_FILTER
+			       " { @c[tid] = args->args[1]; @s[tid] = nsecs; } "
+			       "tracepoint:raw_syscalls:sys_exit /@s[tid]/ { "
+			       "printf(\"%lu %d %s %x %d %lu\\n\", nsecs, pid, comm, @c[tid], "
+			       "args->ret, nsecs - @s[tid]); delete(@s[tid]); delete(@c[tid]); }",
+			       2);
 	}
 	pid = spawn_strace();
 	if (pid > 0) {
-		measure(&res[3], 5000, 50000);
+		measure(&res[STRACE], N_VFIO / 40, N_OTHER / 40);
 		stop(pid);
 	}
 	if (mounted_tracefs)
@@ -270,39 +389,37 @@ int main(int argc, char **argv)
 
 	printf("trace_overhead: ns per call (best of %d rounds), VFIO ioctls on %s, tracer mode %s\n",
 	       ROUNDS, real_vfio ? "/dev/vfio/vfio" : "a stand-in container (test hook)", mode);
-	printf("  %-20s %14s %14s %16s %16s\n", "", "VFIO ioctl", "getppid", "added/ioctl",
+	printf("  bpftrace one-liners on the %s; every output goes to /dev/null\n",
+	       handler ? "container ioctl handler (kfunc/kretfunc)" :
+			 "syscall tracepoints (raw_syscalls)");
+	printf("  %-28s %12s %12s %14s %14s\n", "", "VFIO ioctl", "getppid", "added/ioctl",
 	       "added/getppid");
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < ROWS; i++) {
 		if (!res[i].ok) {
-			printf("  %-20s (did not run)\n", res[i].name);
+			printf("  %-28s (did not run)\n", res[i].name);
 			continue;
 		}
-		printf("  %-20s %14.1f %14.1f %16.1f %16.1f\n", res[i].name, res[i].vfio,
-		       res[i].unrelated, res[i].vfio - res[0].vfio,
-		       res[i].unrelated - res[0].unrelated);
+		printf("  %-28s %12.1f %12.1f %14.1f %14.1f\n", res[i].name, res[i].vfio,
+		       res[i].unrelated, res[i].vfio - res[BARE].vfio,
+		       res[i].unrelated - res[BARE].unrelated);
 	}
-	if (res[1].ok) {
-		double add_v = res[1].vfio - res[0].vfio,
-		       add_u = res[1].unrelated - res[0].unrelated;
-
-		printf("ratios:\n");
-		printf("  unrelated syscall under vfioscope / bare: %.3f\n",
-		       res[1].unrelated / res[0].unrelated);
-		if (res[2].ok) {
-			printf("  added per unrelated syscall, vfioscope / bpftrace: %.2f\n",
-			       add_u / (res[2].unrelated - res[0].unrelated));
-			printf("  added per traced VFIO ioctl, vfioscope / bpftrace: %.2f\n",
-			       add_v / (res[2].vfio - res[0].vfio));
-		}
-		if (res[3].ok)
-			printf("  added per traced VFIO ioctl, strace / vfioscope: %.1f\n",
-			       (res[3].vfio - res[0].vfio) / add_v);
-		if (res[2].ok && res[4].ok)
-			printf("  added per traced VFIO ioctl, vfioscope maps only / bpftrace: %.2f\n",
-			       (res[4].vfio - res[0].vfio) / (res[2].vfio - res[0].vfio));
-		if (res[3].ok && res[4].ok)
-			printf("  added per traced VFIO ioctl, strace / vfioscope maps only: %.1f\n",
-			       (res[3].vfio - res[0].vfio) / (res[4].vfio - res[0].vfio));
-	}
+	if (trace_summary[0])
+		printf("  (vfioscope trace said: %s)\n", trace_summary);
+	printf("ratios:\n");
+	if (res[TRACE].ok)
+		printf("  %-66s %8.3f\n", "unrelated syscall under vfioscope trace / bare",
+		       res[TRACE].unrelated / res[BARE].unrelated);
+	print_ratio("added per unrelated syscall, vfioscope trace / bpftrace count", res, TRACE,
+		    BT_COUNT, true);
+	print_ratio("added per VFIO ioctl, vfioscope trace / bpftrace count", res, TRACE, BT_COUNT,
+		    false);
+	print_ratio("added per VFIO ioctl, vfioscope maps only / bpftrace count", res, MAPS,
+		    BT_COUNT, false);
+	print_ratio("added per VFIO ioctl, vfioscope maps only / bpftrace latency hist", res, MAPS,
+		    BT_HIST, false);
+	print_ratio("added per VFIO ioctl, vfioscope trace / bpftrace printf per call", res, TRACE,
+		    BT_PRINTF, false);
+	print_ratio("added per VFIO ioctl, strace / vfioscope trace", res, STRACE, TRACE, false);
+	print_ratio("added per VFIO ioctl, strace / vfioscope maps only", res, STRACE, MAPS, false);
 	return 0;
 }
