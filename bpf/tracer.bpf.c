@@ -423,11 +423,34 @@ static __always_inline void ctr_unmap(__u64 file, __u32 ioas, __u64 lo, __u64 hi
 	c->unmaps++;
 }
 
+static long vma_file_cb(struct task_struct *task, struct vm_area_struct *vma, __u64 *file)
+{
+	*file = (__u64)vma->vm_file;
+	return 0;
+}
+
+/* The VFIO device file whose mmap (a BAR) backs @vaddr in the calling process, or 0 (RAM,
+ * anonymous memory, or a kernel without bpf_find_vma). */
+static __always_inline __u64 bar_device(__u64 vaddr)
+{
+	struct vfs_file *fi;
+	__u64 file = 0;
+
+	if (!vaddr || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_find_vma))
+		return 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), vaddr, vma_file_cb, &file, 0) || !file)
+		return 0;
+	fi = file_get((struct file *)file, VFS_KIND_UNKNOWN, -1);
+	return fi && fi->kind == VFS_KIND_DEVICE ? file : 0;
+}
+
 static __always_inline void ctr_map(__u64 file, __u32 ioas, __u64 vaddr, __u64 iova, __u64 size,
 				    __u32 flags, bool iommufd)
 {
 	struct vfs_map_key key = { .file = file, .ioas = ioas, .iova = iova };
-	struct vfs_mapping m = { .size = size, .vaddr = vaddr, .flags = flags };
+	struct vfs_mapping m = {
+		.size = size, .vaddr = vaddr, .flags = flags, .device = bar_device(vaddr)
+	};
 	struct vfs_container *c = ctr_get(file, ioas, true);
 
 	if (!c || !size)

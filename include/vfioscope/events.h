@@ -367,6 +367,9 @@ struct vfs_mapping {
 	__u64 ts_ns;
 	__u32 flags;
 	__u32 pad;
+	/* struct file * of the VFIO device whose BAR mmap backs vaddr (QEMU maps BARs for
+	 * peer-to-peer DMA); 0 for RAM, or where the kernel has no bpf_find_vma */
+	__u64 device;
 };
 
 enum vfs_dirty_method {

@@ -30,12 +30,16 @@ struct mirror_mapping {
 	uint64_t size;
 	uint64_t vaddr;
 	uint32_t flags;
+	bool bar; /* a BAR of one of this container's own devices (QEMU's PCI-64 rule) */
+	uint64_t device; /* the VFIO device file whose BAR mmap backs vaddr, or 0 */
 };
 
-/* The seed's tracking ranges: at most one below 4 GiB and one above (length 0: none). */
+/* The seed's tracking ranges: at most one below 4 GiB, one above, and one for this container's
+ * own device BARs above 4 GiB (length 0: none). */
 struct mirror_ranges {
 	uint64_t iova32, len32;
 	uint64_t iova64, len64;
+	uint64_t iovapci64, lenpci64;
 };
 
 struct mirror_container {

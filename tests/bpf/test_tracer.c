@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -520,6 +521,56 @@ static void test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored(void **state
 
 /* The filter path: ioctls of another type, or of type ';' on files that are not VFIO's,
  * leave no event and no state. */
+/* QEMU maps the BARs of its devices for peer-to-peer DMA: vaddr is then an mmap of a device
+ * fd. The tracer looks up what backs vaddr (bpf_find_vma) and the mirror puts a BAR of the
+ * container's own device above 4 GiB in the PCI-64 range, as the seed does. */
+static void test_bar_mapping_is_found_and_lands_in_the_pci64_range(void **state)
+{
+	int fd = open_fake("iommu"), dev = open_fake("vfio/devices/vfio0");
+	struct iommu_ioas_map map = { .size = sizeof(map),
+				      .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+				      .ioas_id = 3 };
+	const struct mirror_container *c;
+	struct mirror *m;
+	uint64_t file;
+	void *ram, *bar;
+
+	assert_int_equal(ftruncate(dev, 0x10000), 0);
+	bar = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, dev, 0);
+	ram = mmap(NULL, 0x100000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(bar != MAP_FAILED && ram != MAP_FAILED);
+	map.user_va = (uintptr_t)ram;
+	map.length = 0x100000;
+	map.iova = 0x100000000ULL;
+	ioctl(fd, IOMMU_IOAS_MAP, &map);
+	map.user_va = (uintptr_t)bar;
+	map.length = 0x10000;
+	map.iova = 0x800000000ULL;
+	ioctl(fd, IOMMU_IOAS_MAP, &map);
+	drain();
+	assert_int_equal(nevs, 2);
+	file = evs[0].file;
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 3);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 2);
+	assert_false(c->maps[0].bar);
+	assert_int_equal(c->maps[0].device, 0);
+	assert_true(c->maps[1].bar);
+	assert_true(c->maps[1].device != 0);
+	assert_int_equal(c->ranges.iova64, 0x100000000ULL);
+	assert_int_equal(c->ranges.len64, 0x100000);
+	assert_int_equal(c->ranges.iovapci64, 0x800000000ULL);
+	assert_int_equal(c->ranges.lenpci64, 0x10000);
+	mirror__free(m);
+	munmap(bar, 0x10000);
+	munmap(ram, 0x100000);
+	close(dev);
+	close(fd);
+	drain();
+}
+
 static void test_unrelated_ioctls_leave_no_trace(void **state)
 {
 	const struct mirror_file *f;
@@ -660,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_type1_dirty_session_is_mirrored),
 		cmocka_unit_test(test_dma_logging_start_ranges_and_report_are_mirrored),
 		cmocka_unit_test(test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored),
+		cmocka_unit_test(test_bar_mapping_is_found_and_lands_in_the_pci64_range),
 		cmocka_unit_test(test_unrelated_ioctls_leave_no_trace),
 		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),
 		cmocka_unit_test(test_exited_process_leaves_no_state),

@@ -62,6 +62,29 @@ static void test_qemu_256m_guest_sections_give_one_range_of_4gib(void **state)
 	assert_int_equal(r.len64, 0);
 }
 
+static void test_own_bars_above_4gib_get_the_pci64_range(void **state)
+{
+	/* RAM below and above 4 GiB; a 32-bit BAR (stays in range32, as in QEMU); two own 64-bit
+	 * BARs at the top (pci64); another container's BAR above 4 GiB (plain range64) */
+	struct mirror_mapping m[] = {
+		{ .iova = 0x0, .size = 0x80000000ULL },
+		{ .iova = 0xfe000000ULL, .size = 0x100000, .bar = true, .device = 1 },
+		{ .iova = 0x100000000ULL, .size = 0x40000000ULL },
+		{ .iova = 0x380000000000ULL, .size = 0x1000000, .bar = true, .device = 1 },
+		{ .iova = 0x380001000000ULL, .size = 0x4000, .bar = true, .device = 2 },
+		{ .iova = 0x200000000ULL, .size = 0x10000, .device = 3 },
+	};
+	struct mirror_ranges r;
+
+	mirror_seed_ranges(m, N(m), 4096, &r);
+	assert_int_equal(r.iova32, 0);
+	assert_int_equal(r.len32, 0xfe100000ULL);
+	assert_int_equal(r.iova64, 0x100000000ULL);
+	assert_int_equal(r.len64, 0x100010000ULL);
+	assert_int_equal(r.iovapci64, 0x380000000000ULL);
+	assert_int_equal(r.lenpci64, 0x1004000);
+}
+
 static void test_unaligned_edges_round_inwards_and_sub_page_mappings_vanish(void **state)
 {
 	struct mirror_mapping m[] = { { 0x1800, 0x3000 }, { 0x10000800, 0x100 } };
@@ -89,6 +112,7 @@ int main(void)
 		cmocka_unit_test(test_mapping_straddling_4gib_goes_to_the_64bit_range),
 		cmocka_unit_test(test_mapping_ending_at_4gib_minus_one_stays_32bit),
 		cmocka_unit_test(test_qemu_256m_guest_sections_give_one_range_of_4gib),
+		cmocka_unit_test(test_own_bars_above_4gib_get_the_pci64_range),
 		cmocka_unit_test(test_unaligned_edges_round_inwards_and_sub_page_mappings_vanish),
 		cmocka_unit_test(test_no_mappings_no_ranges),
 	};

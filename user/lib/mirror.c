@@ -123,8 +123,8 @@ static int cmp_ctr(const void *a, const void *b)
 	return x->file < y->file ? -1 : x->file > y->file;
 }
 
-/* The seed's computation lives in the ranges module; each mapping is a RAM section. QEMU's
- * PCI-64 bucket needs to know which sections are device BARs, which mappings do not say. */
+/* The seed's computation lives in the ranges module. A mapping is a RAM section, or, when an
+ * mmap of one of the container's own devices backs it, a BAR section (QEMU's PCI-64 rule). */
 void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
 			struct mirror_ranges *out)
 {
@@ -136,7 +136,7 @@ void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t pa
 		struct section sec = { .iova = maps[i].iova,
 				       .size = maps[i].size,
 				       .offset_in_region = maps[i].iova,
-				       .kind = SECTION_RAM };
+				       .kind = maps[i].bar ? SECTION_PCI_BAR : SECTION_RAM };
 
 		dirty_ranges__update(&r, &sec, page);
 	}
@@ -149,6 +149,42 @@ void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t pa
 		out->iova64 = r.min64;
 		out->len64 = r.max64 - r.min64 + 1;
 	}
+	if (r.maxpci64) {
+		out->iovapci64 = r.minpci64;
+		out->lenpci64 = r.maxpci64 - r.minpci64 + 1;
+	}
+}
+
+static const struct vfs_file *file_of(const struct mirror *m, uint64_t file)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (m->files[i].file == file)
+			return &m->files[i].f;
+	return NULL;
+}
+
+static uint64_t container_of_file(const struct mirror *m, const struct vfs_file *f)
+{
+	const struct vfs_file *g;
+
+	if (f->kind == VFS_KIND_GROUP)
+		return f->parent;
+	if (f->kind == VFS_KIND_DEVICE && (g = file_of(m, f->parent)))
+		return g->parent;
+	return 0;
+}
+
+/* Is @dev a device of container @c? Through its group on type1; a device opened as a cdev has
+ * no group in the mirror and counts as the iommufd container's own. */
+static bool own_device(const struct mirror *m, const struct mirror_container *c, uint64_t dev)
+{
+	const struct vfs_file *d = file_of(m, dev);
+
+	if (!d || d->kind != VFS_KIND_DEVICE)
+		return false;
+	if (file_of(m, d->parent))
+		return container_of_file(m, d) == c->file;
+	return c->c.flags & VFS_CTR_IOMMUFD;
 }
 
 static int load_containers(struct mirror *m, const struct tracer *t)
@@ -196,6 +232,8 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 				.size = mr[j].v.size,
 				.vaddr = mr[j].v.vaddr,
 				.flags = mr[j].v.flags,
+				.device = mr[j].v.device,
+				.bar = mr[j].v.device && own_device(m, c, mr[j].v.device),
 			};
 		}
 		mirror_seed_ranges(c->maps, c->nmaps, PAGE_4K, &c->ranges);
@@ -445,14 +483,6 @@ size_t mirror__processes(const struct mirror *m, const struct mirror_process **o
 
 /* ---- printing: plain and JSON side by side ---- */
 
-static const struct vfs_file *file_of(const struct mirror *m, uint64_t file)
-{
-	for (size_t i = 0; i < m->nfiles; i++)
-		if (m->files[i].file == file)
-			return &m->files[i].f;
-	return NULL;
-}
-
 static const struct vfs_session *session_of(const struct mirror *m, uint64_t file, uint32_t id,
 					    uint32_t method)
 {
@@ -466,16 +496,6 @@ static const struct vfs_session *session_of(const struct mirror *m, uint64_t fil
 }
 
 /* The container a group or device belongs to (0 if none known). */
-static uint64_t container_of_file(const struct mirror *m, const struct vfs_file *f)
-{
-	const struct vfs_file *g;
-
-	if (f->kind == VFS_KIND_GROUP)
-		return f->parent;
-	if (f->kind == VFS_KIND_DEVICE && (g = file_of(m, f->parent)))
-		return g->parent;
-	return 0;
-}
 
 static const char *iommu_type_name(const struct vfs_container *c)
 {
@@ -545,12 +565,18 @@ static void print_container(const struct mirror *m, const struct mirror_containe
 	if (c->ranges.len64)
 		fprintf(out, "  range64: 0x%" PRIx64 "-0x%" PRIx64 "\n", c->ranges.iova64,
 			c->ranges.iova64 + c->ranges.len64 - 1);
+	if (c->ranges.lenpci64)
+		fprintf(out, "  rangepci64: 0x%" PRIx64 "-0x%" PRIx64 " (device BARs)\n",
+			c->ranges.iovapci64, c->ranges.iovapci64 + c->ranges.lenpci64 - 1);
 	for (size_t i = 0; i < c->nmaps; i++)
 		fprintf(out,
 			"  map 0x%" PRIx64 "-0x%" PRIx64 " size 0x%" PRIx64 " vaddr 0x%" PRIx64
-			"\n",
+			"%s\n",
 			c->maps[i].iova, c->maps[i].iova + c->maps[i].size - 1, c->maps[i].size,
-			c->maps[i].vaddr);
+			c->maps[i].vaddr,
+			c->maps[i].bar	  ? " (BAR of a device of this container)" :
+			c->maps[i].device ? " (BAR of another container's device)" :
+					    "");
 	if (s)
 		print_session(out, "  ", "type1 dirty tracking", s);
 }
@@ -669,6 +695,7 @@ static void container_json(const struct mirror *m, const struct mirror_container
 	json_start_object(jw);
 	range_json(jw, "range32", c->ranges.iova32, c->ranges.len32);
 	range_json(jw, "range64", c->ranges.iova64, c->ranges.len64);
+	range_json(jw, "rangepci64", c->ranges.iovapci64, c->ranges.lenpci64);
 	json_end_object(jw);
 	json_name(jw, "members");
 	json_start_array(jw);
@@ -694,6 +721,9 @@ static void container_json(const struct mirror *m, const struct mirror_container
 		json_kv_hex(jw, "size", c->maps[i].size);
 		json_kv_hex(jw, "vaddr", c->maps[i].vaddr);
 		json_kv_hex(jw, "flags", c->maps[i].flags);
+		if (c->maps[i].device)
+			json_kv_hex(jw, "device", c->maps[i].device);
+		json_kv_bool(jw, "bar", c->maps[i].bar);
 		json_end_object(jw);
 	}
 	json_end_array(jw);

@@ -32,10 +32,19 @@ check(len(ctrs) == 1, f"state lists one container for pid {pid} (got {len(ctrs)}
 if ctrs:
     c = ctrs[0]
     maps = [[h(m["iova"]), h(m["size"])] for m in c["mappings"]]
-    check(maps == prog["maps"], f"state lists exactly the mappings made: {maps}")
+    made = prog["maps"] + ([prog["bar"]] if prog["bar_map_errno"] == 0 else [])
+    check(maps == made, f"state lists exactly the mappings made: {maps}")
+    check(prog["bar_map_errno"] == 0, f"BAR0 mmap mapped for DMA at 8 GiB (errno {prog['bar_map_errno']})")
+    bars = [m for m in c["mappings"] if m["bar"]]
+    check(len(bars) == 1 and h(bars[0]["iova"]) == prog["bar"][0] and "device" in bars[0]
+          and all(not m["bar"] for m in c["mappings"] if m is not bars[0]),
+          f"the BAR mapping, and only it, is marked as a BAR of this container's device ({bars})")
+    rp = c["ranges"]["rangepci64"]
+    check(rp and h(rp["iova"]) == prog["bar"][0] and h(rp["end"]) == prog["bar"][0] + prog["bar"][1] - 1,
+          f"rangepci64 covers the BAR: {rp}")
     check(not c["partial"], "the container is fully known (set up while tracing)")
     check(c["backend"] == "type1v2", f"backend type1v2 ({c['backend']})")
-    check(c["mapped_bytes"] == sum(m[1] for m in prog["maps"]), f"mapped bytes {c['mapped_bytes']}")
+    check(c["mapped_bytes"] == sum(m[1] for m in made), f"mapped bytes {c['mapped_bytes']}")
     r32, r64 = c["ranges"]["range32"], c["ranges"]["range64"]
     check(r32 and h(r32["iova"]) == 0 and h(r32["end"]) == 0x1FFFFF, f"range32 {r32}")
     check(r64 and h(r64["iova"]) == 0x100000000 and h(r64["end"]) == 0x1001FFFFF, f"range64 {r64}")
@@ -63,8 +72,10 @@ for op in ["VFIO_GROUP_GET_STATUS", "VFIO_GROUP_SET_CONTAINER", "VFIO_SET_IOMMU"
     check(ops.count(op) == 1, f"trace has one {op}")
 maps = [e for e in mine if e["op"] == "VFIO_IOMMU_MAP_DMA"]
 check([[h(e["args"]["iova"]), h(e["args"]["size"])] for e in maps] ==
-      [[0, 0xC0000], [0x100000, 0x100000], [0x200000, 0x100000], [0x100000000, 0x200000]],
-      "trace decodes the four MAP_DMA iova/size")
+      [[0, 0xC0000], [0x100000, 0x100000], [0x200000, 0x100000], [0x100000000, 0x200000]]
+      + [prog["bar"]],
+      "trace decodes the four RAM and the BAR MAP_DMA iova/size")
+maps = maps[:4]
 check(all(e["ret"] == 0 and e["kind"] == "container" and e["fd"] == prog["container_fd"]
           for e in maps), "MAP_DMA: container fd, kind container, success")
 check(all(e.get("kernel", {}).get("pinned_pages", 0) == h(e["args"]["size"]) // 4096 for e in maps),

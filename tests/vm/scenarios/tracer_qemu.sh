@@ -52,6 +52,8 @@ out(len(ctrs) == 1, f"state has one container for QEMU pid {pid}")
 if ctrs:
     got = sorted((int(m["iova"], 16), int(m["size"], 16)) for m in ctrs[0]["mappings"])
     out(got == want, f"state lists exactly QEMU's RAM sections: {[(hex(a), hex(b)) for a, b in got]}")
+    out(not any(m["bar"] for m in ctrs[0]["mappings"]),
+        "no RAM section is taken for a device BAR (the BPF side checks what backs each vaddr)")
     out(not ctrs[0]["partial"], "QEMU's container is fully known")
     kinds = sorted(m["kind"] for m in ctrs[0]["members"])
     out(kinds == ["device", "group"], f"container members {kinds}")

@@ -85,10 +85,38 @@ static int get_bitmap(int c, uint64_t iova, uint64_t size)
 	return ioctl(c, VFIO_IOMMU_DIRTY_PAGES, &gb);
 }
 
+/* Map BAR0 of the device at @iova as QEMU maps BARs for peer-to-peer DMA: an mmap of the
+ * device fd's region. Returns 0 or an errno. */
+static void *bar;
+
+static int map_bar0(int c, int dev, uint64_t iova, uint64_t *size)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri), .index = VFIO_PCI_BAR0_REGION_INDEX };
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.iova = iova,
+	};
+
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		return errno;
+	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP))
+		return ENODEV;
+	bar = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, dev, ri.offset);
+	if (bar == MAP_FAILED) {
+		bar = NULL;
+		return errno;
+	}
+	m.vaddr = (uintptr_t)bar;
+	m.size = *size = ri.size;
+	return ioctl(c, VFIO_IOMMU_MAP_DMA, &m) ? errno : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vfio_group_status gs = { .argsz = sizeof(gs) };
-	int c, g, dev, partial_err;
+	int c, g, dev, partial_err, bar_err;
+	uint64_t bar_size = 0;
 	char path[64], line[16];
 
 	if (argc != 3) {
@@ -118,6 +146,8 @@ int main(int argc, char **argv)
 		die("unmap DMA");
 	/* type1v2 refuses to split a mapping: EINVAL, and the mirror must not change */
 	partial_err = unmap(c, 0x100000, 0x80000) ? errno : 0;
+	/* above 4 GiB: QEMU's rule puts it in the PCI-64 range */
+	bar_err = map_bar0(c, dev, 0x200000000ULL, &bar_size);
 	if (dirty(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START))
 		die("start dirty tracking");
 	if (get_bitmap(c, 0x100000, 0x100000) || get_bitmap(c, 0x100000, 0x100000))
@@ -126,11 +156,14 @@ int main(int argc, char **argv)
 		die("stop dirty tracking");
 	printf("{\"pid\":%d,\"container_fd\":%d,\"group_fd\":%d,\"device_fd\":%d,"
 	       "\"partial_unmap_errno\":%d,\"maps\":[[0,786432],[1048576,1048576],"
-	       "[4294967296,2097152]],\"reports\":2,\"bitmap_bytes\":64}\n",
-	       getpid(), c, g, dev, partial_err);
+	       "[4294967296,2097152]],\"bar_map_errno\":%d,\"bar\":[8589934592,%llu],"
+	       "\"reports\":2,\"bitmap_bytes\":64}\n",
+	       getpid(), c, g, dev, partial_err, bar_err, (unsigned long long)bar_size);
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
 		line[0] = '\0';
+	if (bar) /* the mmap holds the device open, and with it the group */
+		munmap(bar, bar_size);
 	close(dev);
 	if (ioctl(g, VFIO_GROUP_UNSET_CONTAINER))
 		die("unset the container");
