@@ -163,6 +163,7 @@ static const struct vfs_file *file_of(const struct mirror *m, uint64_t file)
 	return NULL;
 }
 
+/* The container a group or device belongs to (0 if none known). */
 static uint64_t container_of_file(const struct mirror *m, const struct vfs_file *f)
 {
 	const struct vfs_file *g;
@@ -494,8 +495,6 @@ static const struct vfs_session *session_of(const struct mirror *m, uint64_t fil
 	}
 	return NULL;
 }
-
-/* The container a group or device belongs to (0 if none known). */
 
 static const char *iommu_type_name(const struct vfs_container *c)
 {
