@@ -54,6 +54,15 @@ run_mode() {
 	sleep 0.5
 	kill -INT $tpid
 	wait $tpid
+	# its closing line: every call it received printed, none lost
+	if grep -Eq '^vfioscope: ([1-9][0-9]*) calls traced, \1 printed, 0 lost$' "$d/trace.err"; then
+		echo "ok: [$mode] $(tail -n 1 "$d/trace.err")"
+		pass=$((pass + 1))
+	else
+		echo "FAIL: [$mode] no closing 'N calls traced, N printed, 0 lost' line:"
+		cat "$d/trace.err"
+		fail=$((fail + 1))
+	fi
 	python3 tests/vm/scenarios/tracer_check.py "$mode" "$d/prog.json" "$d/held.json" \
 		"$d/after.json" "$d/trace.json" >"$d/check.log" 2>&1 || true
 	count "$d/check.log"
