@@ -124,6 +124,61 @@ static void test_map_dma_decodes_to_text(void **state)
 	assert_non_null(strstr(buf, ") = 0 <1.500 us>"));
 }
 
+/* The whole line, field by field: widths, zero padding, wall-clock time. */
+static void test_event_line_is_laid_out_exactly(void **state)
+{
+	struct vfs_event ev = map_event();
+	/* the epoch's 00:00:01.000002 in UTC, 3,000,000,000 ns after the monotonic zero */
+	int64_t mono_to_real = 1000002000LL - 3000000000LL;
+	char buf[512];
+	int n;
+
+	setenv("TZ", "UTC", 1);
+	ev.ts_ns = 3000000000ULL + 123; /* below a microsecond: not shown */
+	ev.pid = 1234567;
+	ev.latency_ns = 12000045;
+	n = decode_event_text(&ev, mono_to_real, buf, sizeof(buf));
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "00:00:01.000002 1234567 qemu            container fd=5 "
+				 "VFIO_IOMMU_MAP_DMA(flags=READ|WRITE vaddr=0x7f0000000000 "
+				 "iova=0x100000000 size=0x200000) = 0 <12000.045 us>");
+	ev.pid = 7;
+	ev.fd = -1;
+	ev.ret = -ENOTTY;
+	ev.latency_ns = 18446744073709551615ULL;
+	strcpy(ev.comm, "a-comm-of-15-ch");
+	decode_event_text(&ev, 0, buf, sizeof(buf));
+	assert_string_equal(buf,
+			    "3.000000 7       a-comm-of-15-ch container fd=-1 "
+			    "VFIO_IOMMU_MAP_DMA(flags=READ|WRITE vaddr=0x7f0000000000 "
+			    "iova=0x100000000 size=0x200000) = -25 ENOTTY (Inappropriate ioctl "
+			    "for device) <18446744073709551.615 us>");
+}
+
+/* snprintf's contract at every buffer size: the count of the whole line, a NUL-ended prefix. */
+static void test_event_line_is_cut_cleanly_at_every_buffer_size(void **state)
+{
+	struct vfs_event ev = map_event();
+	char full[512], buf[512];
+	int n;
+
+	ev.ret = -EINVAL;
+	ev.kern_pinned_pages = 512;
+	n = decode_event_text(&ev, 1000, full, sizeof(full));
+	assert_int_equal(n, strlen(full));
+	for (int len = 0; len <= n + 1; len++) {
+		memset(buf, 'X', sizeof(buf));
+		assert_int_equal(decode_event_text(&ev, 1000, buf, len), n);
+		if (len == 0) {
+			assert_int_equal(buf[0], 'X');
+			continue;
+		}
+		assert_int_equal(strlen(buf), len - 1 < n ? len - 1 : n);
+		assert_memory_equal(buf, full, strlen(buf));
+		assert_int_equal(buf[len], 'X'); /* nothing written beyond len */
+	}
+}
+
 static char *json_of(const struct vfs_event *ev)
 {
 	static char buf[4096];
@@ -262,6 +317,8 @@ int main(void)
 		cmocka_unit_test(test_report_bitmap_bytes_are_whole_u64_words),
 		cmocka_unit_test(test_fields_beyond_argsz_are_not_shown),
 		cmocka_unit_test(test_unreadable_argument_is_said_so),
+		cmocka_unit_test(test_event_line_is_laid_out_exactly),
+		cmocka_unit_test(test_event_line_is_cut_cleanly_at_every_buffer_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
