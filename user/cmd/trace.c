@@ -67,8 +67,11 @@ static int on_event(void *ctx, const struct vfs_event *ev)
 	if (tc->json) {
 		decode_event_json(ev, tc->mono_to_real, tc->jw);
 	} else {
-		decode_event_text(ev, tc->mono_to_real, line, sizeof(line));
-		printf("%s\n", line);
+		int n = decode_event_text(ev, tc->mono_to_real, line, sizeof(line));
+
+		/* the line as it is, without printf's parsing */
+		fwrite(line, 1, n < (int)sizeof(line) ? n : (int)sizeof(line) - 1, stdout);
+		putchar_unlocked('\n');
 	}
 	tc->printed++;
 	if (tc->max_events && tc->printed >= tc->max_events)

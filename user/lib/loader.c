@@ -553,12 +553,12 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct tracer *t = ctx;
 	struct vfs_event ev;
 
-	/* records without DMA logging ranges stop before ranges[] */
-	if (size < offsetof(struct vfs_event, ranges))
+	/* a record stops before in[], out[] or ranges[] when those are empty */
+	if (size < offsetof(struct vfs_event, in))
 		return 0;
 	if (size < sizeof(ev)) {
-		memset(&ev, 0, sizeof(ev));
 		memcpy(&ev, data, size);
+		memset((char *)&ev + size, 0, sizeof(ev) - size);
 		data = &ev;
 	}
 	t->cb_count++;
