@@ -241,6 +241,8 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 			bpf_probe_read_user_str(dst, VFS_ARG_BYTES, arg);
 		else if (nr == 4) /* GROUP_SET_CONTAINER: int *container_fd */
 			bpf_probe_read_user(dst, 4, arg);
+		if (nr == 4 || nr == 6)
+			ev->flags |= VFS_EV_IN_VALID;
 		return;
 	}
 	if (!at_exit) {
@@ -261,8 +263,7 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 			ev->flags |= VFS_EV_ARG_FAULT;
 		return;
 	}
-	if (at_exit)
-		ev->flags |= VFS_EV_OUT_VALID;
+	ev->flags |= at_exit ? VFS_EV_OUT_VALID : VFS_EV_IN_VALID;
 }
 
 static __always_inline void read_log_ranges(struct vfs_event *ev)
@@ -312,8 +313,13 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 	ev->tid = tid;
 	if (fi->flags & VFS_FILE_TEST_HOOK)
 		ev->flags |= VFS_EV_TEST_HOOK;
-	if (emit_events) /* the mirror keeps the comm per file */
-		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (emit_events) {
+		/* two loads through the task's BTF pointer; bpf_get_current_comm's strscpy_pad
+		 * cost more than the rest of the record (the mirror keeps its comm per file) */
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		__builtin_memcpy(ev->comm, task->comm, sizeof(ev->comm));
+	}
 	read_arg(ev, ev->in, false);
 	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, 4));
 	if (ev->op == VFS_OP_DMA_LOGGING_START)
@@ -774,17 +780,27 @@ static __always_inline void account(struct vfs_event *ev)
 
 #define RINGBUF_BYTES (1 << 20)
 
-static __always_inline __u64 rb_wakeup_flag(void)
+/*
+ * Wake the reader only when this record takes the ring across a quarter of its size. A wakeup
+ * per record (the default) costs more than the rest of the call; waking on every record while
+ * the ring is above a threshold is no better when the reader falls behind for a while (the
+ * reader then has a wakeup queued per record). The reader polls on a timer besides, and epoll
+ * sees data already in the ring, so a record is never left unread.
+ */
+static __always_inline __u64 rb_wakeup_flag(__u32 size)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RINGBUF_BYTES / 4 ?
-		       BPF_RB_FORCE_WAKEUP :
-		       BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 quarter = RINGBUF_BYTES / 4;
+
+	/* each record also takes an 8-byte header, and is rounded up to 8 bytes */
+	return avail / quarter != (avail + size + 15) / quarter ? BPF_RB_FORCE_WAKEUP :
+								  BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline int on_exit(long ret)
 {
 	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	__u32 size = offsetof(struct vfs_event, ranges);
+	__u32 size = offsetof(struct vfs_event, in);
 	bool ok;
 
 	if (!ev || !ev->ts_ns)
@@ -799,11 +815,14 @@ static __always_inline int on_exit(long ret)
 		ok = ret >= 0;
 	mirror_update(ev, ok);
 	account(ev);
-	/* wake the reader only when the ring fills up: a wakeup per event costs more than the
-	 * rest of the call (the reader polls on a timer anyway) */
+	/* the record stops where the rest is empty (a call without argument bytes: 136 bytes) */
 	if (ev->flags & VFS_EV_RANGES)
 		size = sizeof(*ev);
-	if (emit_events && bpf_ringbuf_output(&events, ev, size, rb_wakeup_flag()))
+	else if (ev->flags & VFS_EV_OUT_VALID)
+		size = offsetof(struct vfs_event, ranges);
+	else if (ev->flags & VFS_EV_IN_VALID)
+		size = offsetof(struct vfs_event, out);
+	if (emit_events && bpf_ringbuf_output(&events, ev, size, rb_wakeup_flag(size)))
 		count_lost(VFS_LOST_RINGBUF);
 	ev->ts_ns = 0;
 	return 0;

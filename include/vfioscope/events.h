@@ -278,9 +278,14 @@ enum vfs_event_flags {
 	VFS_EV_RANGES = 1 << 2, /* ranges[] holds DMA logging START ranges */
 	VFS_EV_RANGES_TRUNC = 1 << 3, /* more ranges than VFS_LOG_RANGES */
 	VFS_EV_TEST_HOOK = 1 << 4, /* the file's kind came from the test hook */
+	VFS_EV_IN_VALID = 1 << 5, /* in[] holds argument bytes read at entry */
 };
 
-/* One traced call, emitted at exit: the record is cut before ranges[] unless VFS_EV_RANGES. */
+/*
+ * One traced call, emitted at exit. The ring buffer record ends where the flags say the rest is
+ * empty: before in[] without VFS_EV_IN_VALID, before out[] without VFS_EV_OUT_VALID, before
+ * ranges[] without VFS_EV_RANGES. The reader zero-fills what a record leaves out.
+ */
 struct vfs_event {
 	__u64 ts_ns; /* bpf_ktime_get_ns() at exit */
 	__u64 latency_ns; /* entry -> exit */

@@ -66,6 +66,8 @@ check(not [f for f in after["files"] if f["pid"] == pid], "no file left after ex
 # ---- the trace ----
 mine = [e for e in events if e.get("pid") == pid]
 ops = [e["op"] for e in mine]
+check(mine and all(e["comm"] == "tracer_type1" and e["tid"] == pid for e in mine),
+      "every call carries the calling thread's comm and tid " + str({e["comm"] for e in mine}))
 for op in ["VFIO_GROUP_GET_STATUS", "VFIO_GROUP_SET_CONTAINER", "VFIO_SET_IOMMU",
            "VFIO_GROUP_GET_DEVICE_FD", "VFIO_IOMMU_DIRTY_PAGES[START]",
            "VFIO_IOMMU_DIRTY_PAGES[STOP]", "VFIO_GROUP_UNSET_CONTAINER"]:
