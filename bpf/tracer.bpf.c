@@ -36,14 +36,23 @@ struct {
 	__uint(max_entries, 1 << 20); /* RINGBUF_BYTES */
 } events SEC(".maps");
 
-/* the call between entry and exit, per thread: built in place, no copy, no hash (ts_ns != 0
- * while a call is in flight) */
+/* the call between entry and exit, built in place (ts_ns != 0 while in flight): see events.h */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VFS_INFLIGHT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vfs_inflight_slot);
+} inflight_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct vfs_event);
 } inflight SEC(".maps");
+
+/* calls that went to task storage and have not exited: none, and an exit need not look there */
+__s64 inflight_in_storage;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -281,6 +290,51 @@ static __always_inline void read_log_ranges(struct vfs_event *ev)
 		ev->flags |= VFS_EV_RANGES;
 }
 
+/* A place for the call thread @tid starts; NULL when there is none. */
+static __always_inline struct vfs_event *inflight_new(__u32 tid)
+{
+	__u32 k = tid & (VFS_INFLIGHT_SLOTS - 1);
+	struct vfs_inflight_slot *s = bpf_map_lookup_elem(&inflight_slots, &k);
+	struct vfs_event *ev;
+
+	/* its own slot (a call whose exit was never seen leaves it so), or a free one */
+	if (s && (s->owner == tid || __sync_val_compare_and_swap(&s->owner, 0, tid) == 0))
+		return &s->ev;
+	ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ev && !ev->ts_ns)
+		__sync_fetch_and_add(&inflight_in_storage, 1);
+	return ev;
+}
+
+/* The call thread @tid has in flight, or NULL; *@slot says where it is. */
+static __always_inline struct vfs_event *inflight_find(__u32 tid, struct vfs_inflight_slot **slot)
+{
+	__u32 k = tid & (VFS_INFLIGHT_SLOTS - 1);
+	struct vfs_inflight_slot *s = bpf_map_lookup_elem(&inflight_slots, &k);
+	struct vfs_event *ev;
+
+	*slot = NULL;
+	if (s && s->owner == tid && s->ev.ts_ns) {
+		*slot = s;
+		return &s->ev;
+	}
+	if (!inflight_in_storage)
+		return NULL;
+	ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	return ev && ev->ts_ns ? ev : NULL;
+}
+
+/* The call has exited: free its place. */
+static __always_inline void inflight_done(struct vfs_event *ev, struct vfs_inflight_slot *slot)
+{
+	ev->ts_ns = 0;
+	if (slot)
+		slot->owner = 0;
+	else
+		__sync_fetch_and_add(&inflight_in_storage, -1);
+}
+
 static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 arg, int fd,
 				    __u8 source)
 {
@@ -295,8 +349,7 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 	if (!fi)
 		return 0;
 	fi->ioctls++;
-	ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	ev = inflight_new(tid);
 	if (!ev) {
 		count_lost(VFS_LOST_INFLIGHT);
 		return 0;
@@ -799,11 +852,12 @@ static __always_inline __u64 rb_wakeup_flag(__u32 size)
 
 static __always_inline int on_exit(long ret)
 {
-	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	struct vfs_inflight_slot *slot;
+	struct vfs_event *ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
 	__u32 size = offsetof(struct vfs_event, in);
 	bool ok;
 
-	if (!ev || !ev->ts_ns)
+	if (!ev)
 		return 0;
 	ev->ret = ret;
 	ev->latency_ns = bpf_ktime_get_ns() - ev->ts_ns;
@@ -824,7 +878,7 @@ static __always_inline int on_exit(long ret)
 		size = offsetof(struct vfs_event, out);
 	if (emit_events && bpf_ringbuf_output(&events, ev, size, rb_wakeup_flag(size)))
 		count_lost(VFS_LOST_RINGBUF);
-	ev->ts_ns = 0;
+	inflight_done(ev, slot);
 	return 0;
 }
 
@@ -952,10 +1006,9 @@ RELEASE_HOOKS(iommufd_fops_release)
 
 static __always_inline void bitmap_set_seen(__u64 length)
 {
-	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	struct vfs_inflight_slot *slot;
+	struct vfs_event *ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
 
-	if (ev && !ev->ts_ns)
-		ev = NULL;
 	kstat_add(VFS_KS_BITMAP_SET_CALLS, 1);
 	kstat_add(VFS_KS_BITMAP_SET_BYTES, length);
 	if (ev) {
@@ -966,10 +1019,9 @@ static __always_inline void bitmap_set_seen(__u64 length)
 
 static __always_inline void pin_seen(long pages, bool pin)
 {
-	struct vfs_event *ev = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	struct vfs_inflight_slot *slot;
+	struct vfs_event *ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
 
-	if (ev && !ev->ts_ns)
-		ev = NULL;
 	if (pages < 0)
 		return;
 	kstat_add(pin ? VFS_KS_PIN_CALLS : VFS_KS_UNPIN_CALLS, 1);

@@ -315,6 +315,18 @@ struct vfs_event {
 	__u64 ranges[2 * VFS_LOG_RANGES];
 };
 
+/*
+ * A call between entry and exit sits in the slot of its thread id modulo VFS_INFLIGHT_SLOTS,
+ * claimed by a compare-and-swap of the owner (an array lookup the JIT inlines); a call whose
+ * slot another thread holds goes to task storage instead.
+ */
+#define VFS_INFLIGHT_SLOTS 1024
+
+struct vfs_inflight_slot {
+	__u64 owner; /* tid, 0 when free (64 bits: BPF's compare-and-swap at -mcpu=v1) */
+	struct vfs_event ev;
+};
+
 /* The mirror, keyed by the open file (struct file *), so dup, fork and fd passing share it. */
 enum vfs_file_flags {
 	VFS_FILE_TEST_HOOK = 1 << 0,

@@ -58,6 +58,7 @@ enum tracer_map {
 	TRACER_MAP_ERRORS,
 	TRACER_MAP_LOST,
 	TRACER_MAP_KSTATS,
+	TRACER_MAP_INFLIGHT, /* struct vfs_inflight_slot by tid modulo VFS_INFLIGHT_SLOTS */
 	TRACER_MAPS,
 };
 

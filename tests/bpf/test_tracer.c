@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <cmocka.h>
 
 #include "vfioscope/decode.h"
@@ -720,6 +721,41 @@ static void test_errors_and_latency_histogram_are_aggregated(void **state)
 	drain();
 }
 
+/* A call whose in-flight slot another thread holds is kept in task storage, and the slot is
+ * left as it was. */
+static void test_a_call_whose_slot_is_held_goes_to_task_storage(void **state)
+{
+	int slots = tracer__map_fd(tr, TRACER_MAP_INFLIGHT), fd;
+	uint32_t k = (uint32_t)gettid() % VFS_INFLIGHT_SLOTS;
+	struct vfs_inflight_slot held = { .owner = 1, .ev = { .ts_ns = 1, .tid = 1 } }, after;
+
+	assert_true(slots >= 0);
+	assert_int_equal(bpf_map_update_elem(slots, &k, &held, BPF_ANY), 0);
+	new_container(&fd); /* its SET_IOMMU must come through too */
+	map_dma(fd, 0x40000000, 0x1000);
+	ioctl(fd, VFIO_GET_API_VERSION);
+	drain();
+	assert_int_equal(nevs, 2);
+	assert_int_equal(evs[0].op, VFS_OP_MAP_DMA);
+	assert_true(evs[0].latency_ns > 0);
+	assert_int_equal(*(uint64_t *)(evs[0].in + 8),
+			 0x7f0040000000ULL); /* vaddr, read at entry */
+	assert_int_equal(evs[1].op, VFS_OP_GET_API_VERSION);
+	assert_int_equal(bpf_map_lookup_elem(slots, &k, &after), 0);
+	assert_int_equal(after.owner, 1);
+	assert_int_equal(after.ev.ts_ns, 1);
+	/* freed again, the slot is used and given back */
+	memset(&held, 0, sizeof(held));
+	assert_int_equal(bpf_map_update_elem(slots, &k, &held, BPF_ANY), 0);
+	ioctl(fd, VFIO_GET_API_VERSION);
+	drain();
+	assert_int_equal(nevs, 1);
+	assert_int_equal(bpf_map_lookup_elem(slots, &k, &after), 0);
+	assert_int_equal(after.owner, 0);
+	assert_int_equal(after.ev.op, VFS_OP_GET_API_VERSION);
+	close(fd);
+}
+
 static int count_ours(void *ctx, const struct vfs_event *ev)
 {
 	if ((pid_t)ev->pid == getpid())
@@ -773,6 +809,7 @@ int main(void)
 		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),
 		cmocka_unit_test(test_exited_process_leaves_no_state),
 		cmocka_unit_test(test_errors_and_latency_histogram_are_aggregated),
+		cmocka_unit_test(test_a_call_whose_slot_is_held_goes_to_task_storage),
 		cmocka_unit_test(test_ring_buffer_losses_are_counted_and_the_mirror_rebuilt),
 	};
 

@@ -86,10 +86,15 @@ static const struct prog_def prog_defs[] = {
 #define NPROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
 
 static const char *const map_names[TRACER_MAPS] = {
-	[TRACER_MAP_FILES] = "files",	    [TRACER_MAP_CONTAINERS] = "containers",
-	[TRACER_MAP_MAPPINGS] = "mappings", [TRACER_MAP_SESSIONS] = "sessions",
-	[TRACER_MAP_HISTS] = "hists",	    [TRACER_MAP_ERRORS] = "errors",
-	[TRACER_MAP_LOST] = "lost",	    [TRACER_MAP_KSTATS] = "kstats",
+	[TRACER_MAP_FILES] = "files",
+	[TRACER_MAP_CONTAINERS] = "containers",
+	[TRACER_MAP_MAPPINGS] = "mappings",
+	[TRACER_MAP_SESSIONS] = "sessions",
+	[TRACER_MAP_HISTS] = "hists",
+	[TRACER_MAP_ERRORS] = "errors",
+	[TRACER_MAP_LOST] = "lost",
+	[TRACER_MAP_KSTATS] = "kstats",
+	[TRACER_MAP_INFLIGHT] = "inflight_slots",
 };
 
 struct tracer {
