@@ -1,10 +1,10 @@
 # vfioscope build, in the libbpf-bootstrap manner: quiet rules (V=1 for the commands),
 # BPF objects with clang -target bpf, a vmlinux.h from this host's BTF in the build folder,
-# skeletons from bpftool, libvfioscope.a and the vfioscope command.
+# skeletons from bpftool, one archive per wing of the library and the vfioscope command.
 #
 # Files are found by name, so adding a module needs no Makefile edit:
 #   bpf/NAME.bpf.c          -> build/bpf/NAME.bpf.o, build/NAME.skel.h
-#   user/lib/NAME.c         -> libvfioscope.a
+#   user/lib/WING/NAME.c    -> libvfioscope-WING.a (WING: common, tracer, tracker, exporter)
 #   user/cmd/NAME.c         -> the vfioscope command
 #   tests/unit/test_NAME.c  -> build/tests/unit/test_NAME (cmocka)
 #   tests/bpf/test_NAME.c   -> build/tests/bpf/test_NAME (cmocka, host kernel)
@@ -44,8 +44,10 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS := $(wildcard user/lib/*.c)
-LIB_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+# The library's wings: each is its own archive and may use only common (scripts/check-wings
+# fails the build otherwise); user/cmd is the only place that joins them.
+WINGS := tracer tracker exporter common
+LIB_SRCS := $(foreach w,$(WINGS),$(wildcard user/lib/$(w)/*.c))
 CMD_SRCS := $(wildcard user/cmd/*.c)
 CMD_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -57,12 +59,15 @@ VMP_SRCS := $(wildcard tests/vm/src/*.c)
 VMP_BINS := $(patsubst tests/vm/src/%.c,$(OUTPUT)/tests/vm/%,$(VMP_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
-LIBVFIOSCOPE := $(OUTPUT)/libvfioscope.a
+# Link order: the wings, then common, which they all use.
+LIBVFIOSCOPE := $(foreach w,$(WINGS),$(OUTPUT)/libvfioscope-$(w).a)
+LIBVFIOSCOPE_ASAN := $(foreach w,$(WINGS),$(OUTPUT)/asan/libvfioscope-$(w).a)
+WINGS_OK := $(OUTPUT)/.wings-ok
 VFIOSCOPE := $(OUTPUT)/vfioscope
 DEPS_STAMP := $(OUTPUT)/.deps-ok
 
 .PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 asan demo bench \
-	format format-check kmod
+	format format-check kmod check-wings
 
 all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS)
 
@@ -76,7 +81,8 @@ $(OUTPUT)/vmlinux.h: | $(DEPS_STAMP)
 	$(call msg,BTF,$@)
 	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h $(wildcard bpf/*.bpf.h) include/vfioscope/events.h
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h $(wildcard bpf/*.bpf.h) \
+		$(wildcard include/vfioscope/tracer/*.h include/vfioscope/common/*.h)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-Iinclude -I$(OUTPUT) -Ibpf -c $< -o $@
@@ -96,15 +102,25 @@ $(OUTPUT)/asan/%.o: %.c $(SKELS) | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # The landing page is embedded with .incbin, which -MMD does not see.
-$(OUTPUT)/user/lib/landing_page.o $(OUTPUT)/asan/user/lib/landing_page.o: web/landing.html
+$(OUTPUT)/user/lib/exporter/landing_page.o $(OUTPUT)/asan/user/lib/exporter/landing_page.o: \
+	web/landing.html
 
-$(LIBVFIOSCOPE): $(LIB_OBJS)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+# A wing that includes another wing's header fails the build here.
+$(WINGS_OK): scripts/check-wings $(wildcard user/lib/*/*.[ch] include/vfioscope/*/*.h bpf/*)
+	$(call msg,CHECK,wings depend on common only)
+	$(Q)mkdir -p $(@D) && scripts/check-wings && touch $@
 
-$(OUTPUT)/asan/libvfioscope.a: $(patsubst %.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+define wing_archive
+$(OUTPUT)/libvfioscope-$(1).a: $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard user/lib/$(1)/*.c)) $(WINGS_OK)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
+
+$(OUTPUT)/asan/libvfioscope-$(1).a: $(patsubst %.c,$(OUTPUT)/asan/%.o,$(wildcard user/lib/$(1)/*.c)) \
+		$(WINGS_OK)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
+endef
+$(foreach w,$(WINGS),$(eval $(call wing_archive,$(w))))
 
 $(VFIOSCOPE): $(CMD_OBJS) $(LIBVFIOSCOPE)
 	$(call msg,BINARY,$@)
@@ -114,7 +130,7 @@ $(UNIT_BINS): $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(LIBVFIOSCOPE)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lcmocka -o $@
 
-$(UNIT_ASAN): $(OUTPUT)/asan/%: $(OUTPUT)/asan/tests/unit/%.o $(OUTPUT)/asan/libvfioscope.a
+$(UNIT_ASAN): $(OUTPUT)/asan/%: $(OUTPUT)/asan/tests/unit/%.o $(LIBVFIOSCOPE_ASAN)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -lcmocka -o $@
 
@@ -148,7 +164,7 @@ test: all
 	-$(Q)tests/vm/run-all $(VM_KERNELS)
 	$(Q)tests/summary $(OUTPUT)/results
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(VFIOSCOPE)
 	$(Q)$(TIER) unit $(UNIT_BINS)
 
 test-bpf: $(VFIOSCOPE) $(BPFT_BINS)
@@ -163,7 +179,7 @@ test-vm-6.1: all kmod
 test-vm-6.12: all kmod
 	$(Q)tests/vm/run-all 6.12
 
-asan: $(UNIT_ASAN)
+asan: $(UNIT_ASAN) $(VFIOSCOPE)
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(TIER) asan $(UNIT_ASAN)
 
 demo: all kmod
@@ -171,6 +187,9 @@ demo: all kmod
 
 bench: $(BENCH_BINS) $(VFIOSCOPE)
 	$(Q)scripts/bench
+
+check-wings:
+	$(Q)scripts/check-wings && echo "wings: each uses only common"
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vfioscope/bitmap.h"
+#include "vfioscope/common/bitmap.h"
 
 #define BYTES  (32ULL << 20)
 #define PAGES  (BYTES * 8)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "vfioscope/vfio_metrics.h"
+#include "vfioscope/exporter/vfio_metrics.h"
 
 static double now(void)
 {

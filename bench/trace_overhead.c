@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vfioscope/loader.h"
+#include "vfioscope/tracer/tracer.h"
 
 #define ROUNDS	      5
 #define N_VFIO	      200000

@@ -16,7 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "vfioscope/events.h"
+#include "vfioscope/tracer/events.h"
 #include "tracer.bpf.h"
 
 #define NR_ioctl     16

@@ -30,9 +30,9 @@
 #include <bpf/bpf.h>
 #include <cmocka.h>
 
-#include "vfioscope/decode.h"
-#include "vfioscope/loader.h"
-#include "vfioscope/mirror.h"
+#include "vfioscope/tracer/decode.h"
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/tracer/mirror.h"
 
 #define MAX_EVENTS 256
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vfioscope/bitmap.h"
+#include "vfioscope/common/bitmap.h"
 
 static const uint64_t sizes[] = { 0, 1, 63, 64, 65, 127, 128, 129, 300, 1000 };
 

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/decode.h"
+#include "vfioscope/tracer/decode.h"
 
 static struct vfs_event map_event(void)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vfioscope/devlog.h"
+#include "vfioscope/tracker/devlog.h"
 
 static void test_devlog_max_ranges_is_a_page_of_range_structs(void **state)
 {

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/features.h"
+#include "vfioscope/tracer/features.h"
 
 static void test_prog_status_names_load_refusal_with_errno_text(void **state)
 {

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/http.h"
-#include "vfioscope/metrics.h"
-#include "vfioscope/vfio_metrics.h"
+#include "vfioscope/exporter/http.h"
+#include "vfioscope/exporter/metrics.h"
+#include "vfioscope/exporter/vfio_metrics.h"
 
 static const char landing[] = "<!DOCTYPE html><title>t</title>";
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vfioscope/iommu_dirty.h"
+#include "vfioscope/tracker/iommu_dirty.h"
 
 static void test_iommu_dirty_report_checks_range_before_the_kernel(void **state)
 {

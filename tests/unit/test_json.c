@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/json.h"
+#include "vfioscope/common/json.h"
 
 struct buf {
 	char *data;

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/log.h"
+#include "vfioscope/common/log.h"
 
 static char last[256];
 static enum vfioscope_log_level last_level;

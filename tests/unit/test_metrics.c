@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/metrics.h"
+#include "vfioscope/exporter/metrics.h"
 
 static char *render(struct metrics_registry *reg, enum metrics_format fmt)
 {

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/mirror.h"
+#include "vfioscope/tracer/mirror.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

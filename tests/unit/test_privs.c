@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/privs.h"
+#include "vfioscope/exporter/privs.h"
 
 static void test_parse_capability_names(void **state)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "vfioscope/ranges.h"
+#include "vfioscope/common/ranges.h"
 
 #define PG  4096ULL
 #define GIB (1ULL << 30)

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "vfioscope/bitmap.h"
-#include "vfioscope/log.h"
-#include "vfioscope/tracker.h"
+#include "vfioscope/common/bitmap.h"
+#include "vfioscope/common/log.h"
+#include "vfioscope/tracker/tracker.h"
 
 #define PG  4096ULL
 #define MIB (1ULL << 20)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "vfioscope/vfio.h"
+#include "vfioscope/tracker/vfio.h"
 
 static void test_vfio_backend_names(void **state)
 {

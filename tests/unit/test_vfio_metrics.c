@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "vfioscope/vfio_metrics.h"
+#include "vfioscope/exporter/vfio_metrics.h"
 
 static double sample(const char *text, const char *prefix)
 {

@@ -4,6 +4,7 @@
 #define VFIOSCOPE_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct cmd {
 	const char *name;
@@ -17,6 +18,19 @@ int cmd_trace(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_track(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+
+/*
+ * Option values, parsed strictly (common/parse.h) and reported in one line on stderr, e.g.
+ * "vfioscope trace: invalid --pid 'abc': not a number". Each returns 0, or 2 (the usage exit
+ * status) after printing. @cmd is the subcommand, @opt the option as the user knows it.
+ */
+int bad_option(const char *cmd, const char *opt, const char *value, const char *why);
+int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out);
+int opt_int(const char *cmd, const char *opt, const char *s, int min, int max, int *out);
+/* A duration; a bare number is in seconds. */
+int opt_duration_ns(const char *cmd, const char *opt, const char *s, uint64_t min_ns,
+		    uint64_t max_ns, uint64_t *out);
 
 /* Set by -v / --verbose before dispatch. */
 extern int verbosity;

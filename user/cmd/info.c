@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "vfioscope/features.h"
-#include "vfioscope/json.h"
+#include "vfioscope/tracer/features.h"
+#include "vfioscope/common/json.h"
 
 static void info_usage(FILE *out)
 {

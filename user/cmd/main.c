@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "vfioscope/log.h"
+#include "vfioscope/common/log.h"
 
 int verbosity;
 

@@ -19,11 +19,11 @@
 
 #include "cmd.h"
 #include "serve.h"
-#include "vfioscope/http.h"
-#include "vfioscope/log.h"
-#include "vfioscope/metrics.h"
-#include "vfioscope/privs.h"
-#include "vfioscope/vfio_metrics.h"
+#include "vfioscope/exporter/http.h"
+#include "vfioscope/common/log.h"
+#include "vfioscope/exporter/metrics.h"
+#include "vfioscope/exporter/privs.h"
+#include "vfioscope/exporter/vfio_metrics.h"
 
 /* The landing page, embedded by user/lib/landing_page.c from web/landing.html. */
 extern const char vfioscope_landing_html[];

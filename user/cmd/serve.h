@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vfioscope/metrics.h"
-#include "vfioscope/vfio_metrics.h"
+#include "vfioscope/exporter/metrics.h"
+#include "vfioscope/exporter/vfio_metrics.h"
 
 struct http_server;
 

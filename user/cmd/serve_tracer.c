@@ -14,13 +14,14 @@
 #include <string.h>
 
 #include "serve.h"
-#include "vfioscope/log.h"
+#include "vfioscope/common/log.h"
 
-#if __has_include("vfioscope/loader.h") && __has_include("vfioscope/mirror.h") && \
-							 __has_include("vfioscope/decode.h")
-#include "vfioscope/decode.h"
-#include "vfioscope/loader.h"
-#include "vfioscope/mirror.h"
+#if __has_include("vfioscope/tracer/tracer.h") &&               \
+		  __has_include("vfioscope/tracer/mirror.h") && \
+				__has_include("vfioscope/tracer/decode.h")
+#include "vfioscope/tracer/decode.h"
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/tracer/mirror.h"
 
 const bool serve_have_tracer = true;
 

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "serve.h"
-#include "vfioscope/log.h"
+#include "vfioscope/common/log.h"
 
 /* The value after "key": in a flat JSON line (track's keys are unique per line). */
 static const char *jfind(const char *line, const char *key)

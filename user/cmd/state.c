@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "vfioscope/json.h"
-#include "vfioscope/loader.h"
-#include "vfioscope/mirror.h"
+#include "vfioscope/common/json.h"
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/tracer/mirror.h"
 
 static void state_usage(FILE *out)
 {

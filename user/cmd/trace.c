@@ -9,10 +9,10 @@
 #include <time.h>
 
 #include "cmd.h"
-#include "vfioscope/decode.h"
-#include "vfioscope/json.h"
-#include "vfioscope/loader.h"
-#include "vfioscope/mirror.h"
+#include "vfioscope/tracer/decode.h"
+#include "vfioscope/common/json.h"
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/tracer/mirror.h"
 
 static volatile sig_atomic_t stop;
 

@@ -16,12 +16,12 @@
 #include <linux/vfio.h>
 
 #include "cmd.h"
-#include "vfioscope/bitmap.h"
-#include "vfioscope/json.h"
-#include "vfioscope/log.h"
-#include "vfioscope/ranges.h"
-#include "vfioscope/tracker.h"
-#include "vfioscope/vfio.h"
+#include "vfioscope/common/bitmap.h"
+#include "vfioscope/common/json.h"
+#include "vfioscope/common/log.h"
+#include "vfioscope/common/ranges.h"
+#include "vfioscope/tracker/tracker.h"
+#include "vfioscope/tracker/vfio.h"
 
 #define MAX_DEVICES	 16
 #define MAX_TARGETS	 64

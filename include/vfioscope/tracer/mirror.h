@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The observed state, read from the tracer's BPF maps: processes -> containers (type1 container
+ * or iommufd IOAS) -> groups and devices, each container's DMA mappings and summary, the dirty
+ * tracking sessions seen, and the tracking ranges the seed's algorithm would compute from the
+ * mappings (qemu-device-dirty-tracking.md §4). The maps are the truth; a mirror is a snapshot
+ * of them, rebuilt whenever the tracer reports lost events.
+ */
+#ifndef VFIOSCOPE_MIRROR_H
+#define VFIOSCOPE_MIRROR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vfioscope/tracer/events.h"
+#include "vfioscope/common/json.h"
+
+struct tracer;
+struct mirror;
+
+struct mirror_file {
+	uint64_t file; /* struct file *: identity only */
+	struct vfs_file f;
+};
+
+struct mirror_mapping {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t vaddr;
+	uint32_t flags;
+	bool bar; /* a BAR of one of this container's own devices (QEMU's PCI-64 rule) */
+	uint64_t device; /* the VFIO device file whose BAR mmap backs vaddr, or 0 */
+};
+
+/* The seed's tracking ranges: at most one below 4 GiB, one above, and one for this container's
+ * own device BARs above 4 GiB (length 0: none). */
+struct mirror_ranges {
+	uint64_t iova32, len32;
+	uint64_t iova64, len64;
+	uint64_t iovapci64, lenpci64;
+};
+
+struct mirror_container {
+	unsigned int id; /* small id assigned in order of first sight (labels, tables) */
+	uint64_t file;
+	uint32_t ioas;
+	struct vfs_container c;
+	struct mirror_mapping *maps; /* sorted by iova */
+	size_t nmaps;
+	struct mirror_ranges ranges;
+};
+
+struct mirror_session {
+	struct vfs_sess_key key;
+	struct vfs_session s;
+};
+
+/* A process holding VFIO/iommufd fds, found in /proc (it may predate the tracer). */
+struct mirror_process {
+	int pid;
+	char comm[16];
+	int fds[VFS_KINDS]; /* open fds by kind */
+	bool traced; /* the tracer has seen it make VFIO calls */
+};
+
+int mirror__new(struct mirror **out);
+void mirror__free(struct mirror *m);
+
+/* Snapshot the tracer's maps. Clears the stale mark. */
+int mirror__load(struct mirror *m, const struct tracer *t);
+/* Reload if the tracer lost events since the last load (the mirror may be wrong); returns
+ * 1 when it rebuilt, 0 when nothing was lost, or -errno. */
+int mirror__refresh(struct mirror *m, const struct tracer *t);
+bool mirror__stale(const struct mirror *m);
+uint64_t mirror__resyncs(const struct mirror *m);
+/* Find processes with VFIO files in /proc (fds opened before the tracer are found too). */
+int mirror__scan_proc(struct mirror *m);
+
+/* Drop the state of processes that have exited (their files are gone with them; the
+ * syscall-level way in sees no release). Returns the number of files dropped. */
+int mirror_gc(const struct tracer *t);
+
+size_t mirror__containers(const struct mirror *m, const struct mirror_container **out);
+size_t mirror__files(const struct mirror *m, const struct mirror_file **out);
+size_t mirror__sessions(const struct mirror *m, const struct mirror_session **out);
+size_t mirror__processes(const struct mirror *m, const struct mirror_process **out);
+
+/* The seed's range computation over @n mappings, page-aligned to @page (a power of two). */
+void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
+			struct mirror_ranges *out);
+
+void mirror__print(const struct mirror *m, FILE *out);
+void mirror__json(const struct mirror *m, struct json_writer *jw);
+
+#endif

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The tracer's BPF lifecycle: open the skeleton, find out which way in this kernel allows
+ * (file-handler hooks with fentry, else kprobe; else syscall-level tp_btf, else raw_tp), switch
+ * every other program off before load, load, attach, and report what attached and why. Also
+ * the read side of the in-kernel aggregation (histograms, error counters, lost events, kernel
+ * hook counters) for the printers and the metrics exporter.
+ */
+#ifndef VFIOSCOPE_TRACER_TRACER_H
+#define VFIOSCOPE_TRACER_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfioscope/tracer/events.h"
+
+struct tracer;
+
+struct tracer_opts {
+	size_t sz; /* sizeof(struct tracer_opts) */
+	/* "fentry", "kprobe", "tp_btf" or "raw_tp" to force a way in; NULL: the best that works */
+	const char *mode;
+	/* fail when any program (kernel hooks included) does not attach */
+	bool strict;
+	/* skip the kernel-side hooks (iova_bitmap_set, type1 pin/unpin) */
+	bool no_kernel_hooks;
+	/* tests only: let regular files stand in for VFIO device nodes (see tracer.bpf.c) */
+	bool test_hook;
+	/* no per-call events (tracer__poll delivers nothing): the mirror and the in-kernel
+	 * aggregates only, for readers that need no trace lines */
+	bool no_events;
+	/* mappings map size (0: 16384) */
+	unsigned int max_mappings;
+};
+
+enum tracer_prog_role {
+	TRACER_ROLE_WAY_IN, /* required: the ioctl hooks */
+	TRACER_ROLE_RELEASE, /* file release hooks (handler modes) */
+	TRACER_ROLE_KERNEL_HOOK, /* optional: iova_bitmap_set, type1 pin/unpin */
+};
+
+struct tracer_prog_status {
+	char name[64]; /* BPF program name */
+	char target[64]; /* kernel function or tracepoint */
+	enum tracer_prog_role role;
+	bool attached;
+	int err; /* 0 or -errno of the failed step */
+	char why[96];
+};
+
+enum tracer_map {
+	TRACER_MAP_FILES,
+	TRACER_MAP_CONTAINERS,
+	TRACER_MAP_MAPPINGS,
+	TRACER_MAP_SESSIONS,
+	TRACER_MAP_HISTS,
+	TRACER_MAP_ERRORS,
+	TRACER_MAP_LOST,
+	TRACER_MAP_KSTATS,
+	TRACER_MAP_INFLIGHT, /* struct vfs_inflight_slot by tid modulo VFS_INFLIGHT_SLOTS */
+	TRACER_MAPS,
+};
+
+#define TRACER_PIN_DIR "/sys/fs/bpf/vfioscope"
+
+typedef int (*tracer_event_fn)(void *ctx, const struct vfs_event *ev);
+
+/* Open, choose the way in, load and attach. Returns 0 or -errno (no way in attached). */
+int tracer__new(const struct tracer_opts *opts, struct tracer **out);
+/* Map-only access to the state of a running tracer that pinned its maps in @dir. */
+int tracer__open_pinned(const char *dir, struct tracer **out);
+void tracer__free(struct tracer *t);
+
+/* "fentry", "kprobe", "tp_btf", "raw_tp" or "pinned" */
+const char *tracer__mode(const struct tracer *t);
+/* one sentence: why this way in */
+const char *tracer__reason(const struct tracer *t);
+/* programs this tracer wanted, with their attach result */
+int tracer__programs(const struct tracer *t, const struct tracer_prog_status **progs);
+
+/* Pin the mirror and aggregation maps in @dir (created 0700) so `vfioscope state` can read
+ * them while this tracer runs; unpinned by tracer__free. -EEXIST if another tracer pinned. */
+int tracer__pin(struct tracer *t, const char *dir);
+
+/* Deliver events to @fn for up to @timeout_ms. Returns events handled or -errno. */
+int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx);
+
+int tracer__map_fd(const struct tracer *t, enum tracer_map m);
+/* One op's latency histogram, summed over CPUs. */
+int tracer__hist(const struct tracer *t, unsigned int op, struct vfs_hist *out);
+/* Calls @fn for each (op, errno) with a count; stops early if @fn returns non-zero. */
+int tracer__errors(const struct tracer *t,
+		   int (*fn)(void *ctx, unsigned int op, unsigned int err, uint64_t count),
+		   void *ctx);
+/* Lost events and state by reason (enum vfs_lost_reason), summed over CPUs. */
+int tracer__lost(const struct tracer *t, uint64_t out[VFS_LOST_REASONS]);
+uint64_t tracer__lost_total(const struct tracer *t);
+/* Kernel-side hook counters (enum vfs_kstat). */
+int tracer__kstats(const struct tracer *t, uint64_t out[VFS_KSTATS]);
+
+/* Upper bound of histogram slot @k in ns (Prometheus `le`); UINT64_MAX for the +Inf slot. */
+uint64_t tracer_hist_slot_upper_ns(unsigned int k);
+
+#endif

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Strict option values for every subcommand: one line and exit status 2 on a bad one. */
+#include <stdio.h>
+
+#include "cmd.h"
+#include "vfioscope/common/parse.h"
+
+int bad_option(const char *cmd, const char *opt, const char *value, const char *why)
+{
+	fprintf(stderr, "vfioscope %s: invalid %s '%s': %s\n", cmd, opt, value, why);
+	return 2;
+}
+
+int opt_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out)
+{
+	const char *why;
+
+	return parse_u64(s, min, max, out, &why) ? bad_option(cmd, opt, s, why) : 0;
+}
+
+int opt_int(const char *cmd, const char *opt, const char *s, int min, int max, int *out)
+{
+	const char *why;
+
+	return parse_int(s, min, max, out, &why) ? bad_option(cmd, opt, s, why) : 0;
+}
+
+int opt_duration_ns(const char *cmd, const char *opt, const char *s, uint64_t min_ns,
+		    uint64_t max_ns, uint64_t *out)
+{
+	const char *why;
+
+	return parse_duration_ns(s, 1000000000ULL, min_ns, max_ns, out, &why) ?
+		       bad_option(cmd, opt, s, why) :
+		       0;
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "vfioscope/common/json.h"
+
+#define JSON_MAX_DEPTH 32
+
+struct json_writer {
+	FILE *out;
+	int depth;
+	/* per level: has a value been written (a comma is due before the next)? */
+	bool need_comma[JSON_MAX_DEPTH];
+	bool after_name;
+};
+
+struct json_writer *json_writer__new(FILE *out)
+{
+	struct json_writer *jw = calloc(1, sizeof(*jw));
+
+	if (!jw) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	jw->out = out;
+	return jw;
+}
+
+void json_writer__free(struct json_writer *jw)
+{
+	free(jw);
+}
+
+int json_writer__depth(const struct json_writer *jw)
+{
+	return jw->depth;
+}
+
+static void json_sep(struct json_writer *jw)
+{
+	if (jw->after_name) {
+		jw->after_name = false;
+		return;
+	}
+	if (jw->depth > 0 && jw->need_comma[jw->depth - 1])
+		fputc(',', jw->out);
+	if (jw->depth > 0)
+		jw->need_comma[jw->depth - 1] = true;
+}
+
+static void json_end_doc(struct json_writer *jw)
+{
+	if (jw->depth == 0) {
+		fputc('\n', jw->out);
+		fflush(jw->out);
+	}
+}
+
+static void json_open(struct json_writer *jw, char c)
+{
+	json_sep(jw);
+	fputc(c, jw->out);
+	if (jw->depth < JSON_MAX_DEPTH)
+		jw->need_comma[jw->depth] = false;
+	jw->depth++;
+}
+
+static void json_close(struct json_writer *jw, char c)
+{
+	if (jw->depth > 0)
+		jw->depth--;
+	fputc(c, jw->out);
+	json_end_doc(jw);
+}
+
+void json_start_object(struct json_writer *jw)
+{
+	json_open(jw, '{');
+}
+
+void json_end_object(struct json_writer *jw)
+{
+	json_close(jw, '}');
+}
+
+void json_start_array(struct json_writer *jw)
+{
+	json_open(jw, '[');
+}
+
+void json_end_array(struct json_writer *jw)
+{
+	json_close(jw, ']');
+}
+
+static void json_quote(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	fputc('"', out);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+void json_name(struct json_writer *jw, const char *name)
+{
+	json_sep(jw);
+	json_quote(jw->out, name);
+	fputc(':', jw->out);
+	jw->after_name = true;
+}
+
+void json_string(struct json_writer *jw, const char *s)
+{
+	json_sep(jw);
+	json_quote(jw->out, s);
+	json_end_doc(jw);
+}
+
+void json_u64(struct json_writer *jw, uint64_t v)
+{
+	json_sep(jw);
+	fprintf(jw->out, "%" PRIu64, v);
+	json_end_doc(jw);
+}
+
+void json_s64(struct json_writer *jw, int64_t v)
+{
+	json_sep(jw);
+	fprintf(jw->out, "%" PRId64, v);
+	json_end_doc(jw);
+}
+
+void json_double(struct json_writer *jw, double v)
+{
+	json_sep(jw);
+	/* JSON has no NaN or infinity */
+	if (isfinite(v))
+		fprintf(jw->out, "%.9g", v);
+	else
+		fputs("null", jw->out);
+	json_end_doc(jw);
+}
+
+void json_bool(struct json_writer *jw, bool v)
+{
+	json_sep(jw);
+	fputs(v ? "true" : "false", jw->out);
+	json_end_doc(jw);
+}
+
+void json_null(struct json_writer *jw)
+{
+	json_sep(jw);
+	fputs("null", jw->out);
+	json_end_doc(jw);
+}
+
+void json_kv_string(struct json_writer *jw, const char *name, const char *s)
+{
+	json_name(jw, name);
+	json_string(jw, s);
+}
+
+void json_kv_u64(struct json_writer *jw, const char *name, uint64_t v)
+{
+	json_name(jw, name);
+	json_u64(jw, v);
+}
+
+void json_kv_s64(struct json_writer *jw, const char *name, int64_t v)
+{
+	json_name(jw, name);
+	json_s64(jw, v);
+}
+
+void json_kv_double(struct json_writer *jw, const char *name, double v)
+{
+	json_name(jw, name);
+	json_double(jw, v);
+}
+
+void json_kv_bool(struct json_writer *jw, const char *name, bool v)
+{
+	json_name(jw, name);
+	json_bool(jw, v);
+}
+
+void json_kv_hex(struct json_writer *jw, const char *name, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	json_kv_string(jw, name, buf);
+}

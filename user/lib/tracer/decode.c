@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vfioscope/tracer/decode.h"
+
+static const char *const op_names[VFS_OPS] = {
+	[VFS_OP_UNKNOWN] = "?",
+	[VFS_OP_GET_API_VERSION] = "VFIO_GET_API_VERSION",
+	[VFS_OP_CHECK_EXTENSION] = "VFIO_CHECK_EXTENSION",
+	[VFS_OP_SET_IOMMU] = "VFIO_SET_IOMMU",
+	[VFS_OP_IOMMU_GET_INFO] = "VFIO_IOMMU_GET_INFO",
+	[VFS_OP_MAP_DMA] = "VFIO_IOMMU_MAP_DMA",
+	[VFS_OP_UNMAP_DMA] = "VFIO_IOMMU_UNMAP_DMA",
+	[VFS_OP_DIRTY_PAGES] = "VFIO_IOMMU_DIRTY_PAGES",
+	[VFS_OP_DIRTY_START] = "VFIO_IOMMU_DIRTY_PAGES[START]",
+	[VFS_OP_DIRTY_STOP] = "VFIO_IOMMU_DIRTY_PAGES[STOP]",
+	[VFS_OP_DIRTY_GET_BITMAP] = "VFIO_IOMMU_DIRTY_PAGES[GET_BITMAP]",
+	[VFS_OP_GROUP_GET_STATUS] = "VFIO_GROUP_GET_STATUS",
+	[VFS_OP_GROUP_SET_CONTAINER] = "VFIO_GROUP_SET_CONTAINER",
+	[VFS_OP_GROUP_UNSET_CONTAINER] = "VFIO_GROUP_UNSET_CONTAINER",
+	[VFS_OP_GROUP_GET_DEVICE_FD] = "VFIO_GROUP_GET_DEVICE_FD",
+	[VFS_OP_DEVICE_GET_INFO] = "VFIO_DEVICE_GET_INFO",
+	[VFS_OP_DEVICE_GET_REGION_INFO] = "VFIO_DEVICE_GET_REGION_INFO",
+	[VFS_OP_DEVICE_GET_IRQ_INFO] = "VFIO_DEVICE_GET_IRQ_INFO",
+	[VFS_OP_DEVICE_SET_IRQS] = "VFIO_DEVICE_SET_IRQS",
+	[VFS_OP_DEVICE_RESET] = "VFIO_DEVICE_RESET",
+	[VFS_OP_DEVICE_GET_PCI_HOT_RESET_INFO] = "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO",
+	[VFS_OP_DEVICE_PCI_HOT_RESET] = "VFIO_DEVICE_PCI_HOT_RESET",
+	[VFS_OP_DEVICE_QUERY_GFX_PLANE] = "VFIO_DEVICE_QUERY_GFX_PLANE",
+	[VFS_OP_DEVICE_GET_GFX_DMABUF] = "VFIO_DEVICE_GET_GFX_DMABUF",
+	[VFS_OP_DEVICE_IOEVENTFD] = "VFIO_DEVICE_IOEVENTFD",
+	[VFS_OP_DEVICE_FEATURE] = "VFIO_DEVICE_FEATURE",
+	[VFS_OP_FEATURE_MIGRATION] = "VFIO_DEVICE_FEATURE[MIGRATION]",
+	[VFS_OP_FEATURE_MIG_DEVICE_STATE] = "VFIO_DEVICE_FEATURE[MIG_DEVICE_STATE]",
+	[VFS_OP_FEATURE_MIG_DATA_SIZE] = "VFIO_DEVICE_FEATURE[MIG_DATA_SIZE]",
+	[VFS_OP_DMA_LOGGING_START] = "VFIO_DEVICE_FEATURE[DMA_LOGGING_START]",
+	[VFS_OP_DMA_LOGGING_STOP] = "VFIO_DEVICE_FEATURE[DMA_LOGGING_STOP]",
+	[VFS_OP_DMA_LOGGING_REPORT] = "VFIO_DEVICE_FEATURE[DMA_LOGGING_REPORT]",
+	[VFS_OP_DEVICE_BIND_IOMMUFD] = "VFIO_DEVICE_BIND_IOMMUFD",
+	[VFS_OP_DEVICE_ATTACH_IOMMUFD_PT] = "VFIO_DEVICE_ATTACH_IOMMUFD_PT",
+	[VFS_OP_DEVICE_DETACH_IOMMUFD_PT] = "VFIO_DEVICE_DETACH_IOMMUFD_PT",
+	[VFS_OP_IOMMU_DESTROY] = "IOMMU_DESTROY",
+	[VFS_OP_IOAS_ALLOC] = "IOMMU_IOAS_ALLOC",
+	[VFS_OP_IOAS_ALLOW_IOVAS] = "IOMMU_IOAS_ALLOW_IOVAS",
+	[VFS_OP_IOAS_COPY] = "IOMMU_IOAS_COPY",
+	[VFS_OP_IOAS_IOVA_RANGES] = "IOMMU_IOAS_IOVA_RANGES",
+	[VFS_OP_IOAS_MAP] = "IOMMU_IOAS_MAP",
+	[VFS_OP_IOAS_UNMAP] = "IOMMU_IOAS_UNMAP",
+	[VFS_OP_IOMMU_OPTION] = "IOMMU_OPTION",
+	[VFS_OP_IOMMU_VFIO_IOAS] = "IOMMU_VFIO_IOAS",
+	[VFS_OP_HWPT_ALLOC] = "IOMMU_HWPT_ALLOC",
+	[VFS_OP_GET_HW_INFO] = "IOMMU_GET_HW_INFO",
+	[VFS_OP_HWPT_SET_DIRTY_TRACKING] = "IOMMU_HWPT_SET_DIRTY_TRACKING",
+	[VFS_OP_HWPT_GET_DIRTY_BITMAP] = "IOMMU_HWPT_GET_DIRTY_BITMAP",
+	[VFS_OP_HWPT_INVALIDATE] = "IOMMU_HWPT_INVALIDATE",
+};
+
+const char *decode_op_name(unsigned int op)
+{
+	return op < VFS_OPS && op_names[op] ? op_names[op] : "?";
+}
+
+int decode_op_by_name(const char *name)
+{
+	for (int i = 1; i < VFS_OPS; i++)
+		if (!strcmp(op_names[i], name))
+			return i;
+	return -ENOENT;
+}
+
+const char *decode_kind_name(unsigned int kind)
+{
+	static const char *const names[VFS_KINDS] = { "unknown", "container", "group", "device",
+						      "iommufd" };
+
+	return kind < VFS_KINDS ? names[kind] : "unknown";
+}
+
+const char *decode_method_name(unsigned int method)
+{
+	switch (method) {
+	case VFS_DIRTY_TYPE1:
+		return "type1";
+	case VFS_DIRTY_DEVICE:
+		return "device";
+	case VFS_DIRTY_HWPT:
+		return "hwpt";
+	}
+	return "unknown";
+}
+
+uint64_t decode_bitmap_bytes(uint64_t length, uint64_t page_size)
+{
+	if (!page_size)
+		return 0;
+	return (length / page_size + 63) / 64 * 8;
+}
+
+/* ---- the field table ---- */
+
+enum fmt {
+	F_END = 0,
+	F_U16,
+	F_U32,
+	F_S32,
+	F_U64,
+	F_HEX32,
+	F_HEX64,
+	F_STR, /* NUL-terminated string at the offset */
+	F_ARG, /* the ioctl's third argument as a value, not a pointer */
+	F_MAP_FLAGS, /* VFIO_DMA_MAP_FLAG_* */
+	F_UNMAP_FLAGS, /* VFIO_DMA_UNMAP_FLAG_* */
+	F_FEAT_FLAGS, /* VFIO_DEVICE_FEATURE_* direction bits + id */
+	F_IOAS_FLAGS, /* IOMMU_IOAS_MAP_* */
+	F_BITMAP, /* computed: bitmap bytes from length at off, page size at off2 */
+};
+
+struct field {
+	const char *name;
+	uint8_t off;
+	uint8_t fmt;
+	uint8_t out; /* read at exit, printed after "=>" (only on success) */
+	uint8_t off2;
+};
+
+#define IN(n, o, f)           \
+	{                     \
+		n, o, f, 0, 0 \
+	}
+#define OUT(n, o, f)          \
+	{                     \
+		n, o, f, 1, 0 \
+	}
+#define BITMAP(l, p)                              \
+	{                                         \
+		"bitmap_bytes", l, F_BITMAP, 0, p \
+	}
+#define MAXF 8
+
+static const struct field op_fields[VFS_OPS][MAXF] = {
+	[VFS_OP_CHECK_EXTENSION] = { IN("extension", 0, F_ARG) },
+	[VFS_OP_SET_IOMMU] = { IN("type", 0, F_ARG) },
+	[VFS_OP_IOMMU_GET_INFO] = { OUT("flags", 4, F_HEX32), OUT("iova_pgsizes", 8, F_HEX64),
+				    OUT("cap_offset", 16, F_U32) },
+	[VFS_OP_MAP_DMA] = { IN("flags", 4, F_MAP_FLAGS), IN("vaddr", 8, F_HEX64),
+			     IN("iova", 16, F_HEX64), IN("size", 24, F_HEX64) },
+	[VFS_OP_UNMAP_DMA] = { IN("flags", 4, F_UNMAP_FLAGS), IN("iova", 8, F_HEX64),
+			       IN("size", 16, F_HEX64), OUT("unmapped", 16, F_HEX64) },
+	[VFS_OP_DIRTY_PAGES] = { IN("flags", 4, F_HEX32) },
+	[VFS_OP_DIRTY_GET_BITMAP] = { IN("iova", 8, F_HEX64), IN("size", 16, F_HEX64),
+				      IN("pgsize", 24, F_U64), IN("bitmap_bytes", 32, F_U64),
+				      IN("bitmap", 40, F_HEX64) },
+	[VFS_OP_GROUP_GET_STATUS] = { OUT("flags", 4, F_HEX32) },
+	[VFS_OP_GROUP_SET_CONTAINER] = { IN("container_fd", 0, F_S32) },
+	[VFS_OP_GROUP_GET_DEVICE_FD] = { IN("name", 0, F_STR) },
+	[VFS_OP_DEVICE_GET_INFO] = { OUT("flags", 4, F_HEX32), OUT("num_regions", 8, F_U32),
+				     OUT("num_irqs", 12, F_U32) },
+	[VFS_OP_DEVICE_GET_REGION_INFO] = { IN("index", 8, F_U32), OUT("flags", 4, F_HEX32),
+					    OUT("size", 16, F_HEX64), OUT("offset", 24, F_HEX64) },
+	[VFS_OP_DEVICE_GET_IRQ_INFO] = { IN("index", 8, F_U32), OUT("flags", 4, F_HEX32),
+					 OUT("count", 12, F_U32) },
+	[VFS_OP_DEVICE_SET_IRQS] = { IN("flags", 4, F_HEX32), IN("index", 8, F_U32),
+				     IN("start", 12, F_U32), IN("count", 16, F_U32) },
+	[VFS_OP_DEVICE_GET_PCI_HOT_RESET_INFO] = { OUT("count", 8, F_U32) },
+	[VFS_OP_DEVICE_PCI_HOT_RESET] = { IN("count", 8, F_U32) },
+	[VFS_OP_DEVICE_IOEVENTFD] = { IN("flags", 4, F_HEX32), IN("offset", 8, F_HEX64),
+				      IN("data", 16, F_HEX64), IN("fd", 24, F_S32) },
+	[VFS_OP_DEVICE_FEATURE] = { IN("flags", 4, F_FEAT_FLAGS) },
+	[VFS_OP_FEATURE_MIGRATION] = { IN("flags", 4, F_FEAT_FLAGS),
+				       OUT("migration_flags", 8, F_HEX64) },
+	[VFS_OP_FEATURE_MIG_DEVICE_STATE] = { IN("flags", 4, F_FEAT_FLAGS),
+					      IN("device_state", 8, F_U32),
+					      OUT("data_fd", 12, F_S32) },
+	[VFS_OP_FEATURE_MIG_DATA_SIZE] = { IN("flags", 4, F_FEAT_FLAGS),
+					   OUT("stop_copy_length", 8, F_U64) },
+	[VFS_OP_DMA_LOGGING_START] = { IN("flags", 4, F_FEAT_FLAGS), IN("page_size", 8, F_U64),
+				       IN("num_ranges", 16, F_U32), IN("ranges", 24, F_HEX64),
+				       OUT("page_size", 8, F_U64) },
+	[VFS_OP_DMA_LOGGING_STOP] = { IN("flags", 4, F_FEAT_FLAGS) },
+	[VFS_OP_DMA_LOGGING_REPORT] = { IN("flags", 4, F_FEAT_FLAGS), IN("iova", 8, F_HEX64),
+					IN("length", 16, F_HEX64), IN("page_size", 24, F_U64),
+					IN("bitmap", 32, F_HEX64), BITMAP(16, 24) },
+	[VFS_OP_DEVICE_BIND_IOMMUFD] = { IN("flags", 4, F_HEX32), IN("iommufd", 8, F_S32),
+					 OUT("devid", 12, F_U32) },
+	[VFS_OP_DEVICE_ATTACH_IOMMUFD_PT] = { IN("flags", 4, F_HEX32), IN("pt_id", 8, F_U32) },
+	[VFS_OP_DEVICE_DETACH_IOMMUFD_PT] = { IN("flags", 4, F_HEX32) },
+	[VFS_OP_IOMMU_DESTROY] = { IN("id", 4, F_U32) },
+	[VFS_OP_IOAS_ALLOC] = { IN("flags", 4, F_HEX32), OUT("ioas_id", 8, F_U32) },
+	[VFS_OP_IOAS_ALLOW_IOVAS] = { IN("ioas_id", 4, F_U32), IN("num_iovas", 8, F_U32) },
+	[VFS_OP_IOAS_COPY] = { IN("flags", 4, F_IOAS_FLAGS), IN("dst_ioas_id", 8, F_U32),
+			       IN("src_ioas_id", 12, F_U32), IN("length", 16, F_HEX64),
+			       IN("dst_iova", 24, F_HEX64), IN("src_iova", 32, F_HEX64),
+			       OUT("dst_iova", 24, F_HEX64) },
+	[VFS_OP_IOAS_IOVA_RANGES] = { IN("ioas_id", 4, F_U32), IN("num_iovas", 8, F_U32),
+				      OUT("num_iovas", 8, F_U32) },
+	[VFS_OP_IOAS_MAP] = { IN("flags", 4, F_IOAS_FLAGS), IN("ioas_id", 8, F_U32),
+			      IN("user_va", 16, F_HEX64), IN("length", 24, F_HEX64),
+			      IN("iova", 32, F_HEX64), OUT("iova", 32, F_HEX64) },
+	[VFS_OP_IOAS_UNMAP] = { IN("ioas_id", 4, F_U32), IN("iova", 8, F_HEX64),
+				IN("length", 16, F_HEX64), OUT("unmapped", 16, F_HEX64) },
+	[VFS_OP_IOMMU_OPTION] = { IN("option_id", 4, F_U32), IN("op", 8, F_U16),
+				  IN("object_id", 12, F_U32), IN("val64", 16, F_U64),
+				  OUT("val64", 16, F_U64) },
+	[VFS_OP_IOMMU_VFIO_IOAS] = { IN("ioas_id", 4, F_U32), IN("op", 8, F_U16),
+				     OUT("ioas_id", 4, F_U32) },
+	[VFS_OP_HWPT_ALLOC] = { IN("flags", 4, F_HEX32), IN("dev_id", 8, F_U32),
+				IN("pt_id", 12, F_U32), OUT("hwpt_id", 16, F_U32) },
+	[VFS_OP_GET_HW_INFO] = { IN("flags", 4, F_HEX32), IN("dev_id", 8, F_U32),
+				 OUT("data_type", 24, F_U32), OUT("capabilities", 32, F_HEX64) },
+	[VFS_OP_HWPT_SET_DIRTY_TRACKING] = { IN("flags", 4, F_HEX32), IN("hwpt_id", 8, F_U32) },
+	[VFS_OP_HWPT_GET_DIRTY_BITMAP] = { IN("hwpt_id", 4, F_U32), IN("flags", 8, F_HEX32),
+					   IN("iova", 16, F_HEX64), IN("length", 24, F_HEX64),
+					   IN("page_size", 32, F_U64), IN("data", 40, F_HEX64),
+					   BITMAP(24, 32) },
+	[VFS_OP_HWPT_INVALIDATE] = { IN("hwpt_id", 4, F_U32) },
+};
+
+static uint64_t get(const uint8_t *b, unsigned int off, unsigned int size)
+{
+	uint64_t v = 0;
+
+	if (off + size > VFS_ARG_BYTES)
+		return 0;
+	memcpy(&v, b + off, size); /* little endian: the low bytes */
+	return v;
+}
+
+struct flag_name {
+	uint32_t bit;
+	const char *name;
+};
+
+static const struct flag_name map_flags[] = {
+	{ 1 << 0, "READ" }, { 1 << 1, "WRITE" }, { 1 << 2, "VADDR" }, { 0, NULL }
+};
+static const struct flag_name unmap_flags[] = {
+	{ 1 << 0, "GET_DIRTY_BITMAP" }, { 1 << 1, "ALL" }, { 1 << 2, "VADDR" }, { 0, NULL }
+};
+static const struct flag_name feat_flags[] = {
+	{ 1 << 16, "GET" }, { 1 << 17, "SET" }, { 1 << 18, "PROBE" }, { 0, NULL }
+};
+static const struct flag_name ioas_flags[] = {
+	{ 1 << 0, "FIXED_IOVA" }, { 1 << 1, "WRITEABLE" }, { 1 << 2, "READABLE" }, { 0, NULL }
+};
+
+static int flags_text(char *buf, size_t len, uint32_t v, const struct flag_name *names,
+		      uint32_t keep_mask)
+{
+	int n = 0;
+	uint32_t rest = v & ~keep_mask;
+
+	for (const struct flag_name *f = names; f->name; f++) {
+		if (!(v & f->bit))
+			continue;
+		n += snprintf(buf + n, n < (int)len ? len - n : 0, "%s%s", n ? "|" : "", f->name);
+		rest &= ~f->bit;
+	}
+	if (keep_mask)
+		n += snprintf(buf + n, n < (int)len ? len - n : 0, "%sfeature=%u", n ? "|" : "",
+			      v & keep_mask);
+	if (rest || !n)
+		n += snprintf(buf + n, n < (int)len ? len - n : 0, "%s0x%x", n ? "|" : "", rest);
+	return n;
+}
+
+static const char *iommu_type_name(uint64_t v)
+{
+	switch (v) {
+	case 1:
+		return "TYPE1";
+	case 3:
+		return "TYPE1v2";
+	case 4:
+		return "DMA_CC";
+	case 5:
+		return "EEH";
+	case 7:
+		return "SPAPR_TCE_v2";
+	case 8:
+		return "NOIOMMU";
+	case 9:
+		return "UNMAP_ALL";
+	case 10:
+		return "UPDATE_VADDR";
+	}
+	return NULL;
+}
+
+/*
+ * A bounded appender with snprintf's contract: n counts what the whole text needs, and the
+ * buffer always ends in a NUL. The fields of a trace line are formatted without printf, which
+ * took ~8,400 instructions per line; printf is kept for the rare parts (sb_printf).
+ */
+struct sbuf {
+	char *buf;
+	size_t len;
+	int n;
+};
+
+static struct sbuf sb_init(char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	return (struct sbuf){ buf, len, 0 };
+}
+
+/* what does not fit: as much as fits, and the count */
+static void sb_mem_cut(struct sbuf *s, const char *p, size_t k)
+{
+	if (s->len && (size_t)s->n < s->len - 1) {
+		size_t room = s->len - 1 - s->n;
+
+		memcpy(s->buf + s->n, p, room);
+		s->buf[s->len - 1] = '\0';
+	}
+	s->n += k;
+}
+
+/* inline, so that a literal's copy is a few moves */
+static inline void sb_mem(struct sbuf *s, const char *p, size_t k)
+{
+	if (__builtin_expect((size_t)s->n + k < s->len, 1)) {
+		memcpy(s->buf + s->n, p, k);
+		s->n += k;
+		s->buf[s->n] = '\0';
+	} else {
+		sb_mem_cut(s, p, k);
+	}
+}
+
+static void sb_str(struct sbuf *s, const char *p)
+{
+	sb_mem(s, p, strlen(p));
+}
+
+#define sb_lit(s, lit) sb_mem((s), (lit), sizeof(lit) - 1)
+
+/* @k bytes of @p, then spaces up to @width (printf's %-WIDTH.Ks) */
+static void sb_pad(struct sbuf *s, const char *p, size_t k, size_t width)
+{
+	size_t total = k < width ? width : k;
+
+	if ((size_t)s->n + total < s->len) {
+		memcpy(s->buf + s->n, p, k);
+		if (total > k)
+			memset(s->buf + s->n + k, ' ', total - k);
+		s->n += total;
+		s->buf[s->n] = '\0';
+		return;
+	}
+	sb_mem(s, p, k);
+	for (; k < width; k++)
+		sb_mem(s, " ", 1);
+}
+
+/* decimal, at least @digits digits (zero-padded), left-aligned in @width: in place when it fits,
+ * two digits a step (printf took a third of a trace line's time) */
+static void sb_udec(struct sbuf *s, uint64_t v, size_t digits, size_t width)
+{
+#define TEN(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9"
+	static const char pairs[] = TEN("0") TEN("1") TEN("2") TEN("3") TEN("4") TEN("5") TEN("6")
+		TEN("7") TEN("8") TEN("9");
+#undef TEN
+	static const uint64_t pow10[] = { 1ULL,
+					  10ULL,
+					  100ULL,
+					  1000ULL,
+					  10000ULL,
+					  100000ULL,
+					  1000000ULL,
+					  10000000ULL,
+					  100000000ULL,
+					  1000000000ULL,
+					  10000000000ULL,
+					  100000000000ULL,
+					  1000000000000ULL,
+					  10000000000000ULL,
+					  100000000000000ULL,
+					  1000000000000000ULL,
+					  10000000000000000ULL,
+					  100000000000000000ULL,
+					  1000000000000000000ULL,
+					  10000000000000000000ULL };
+	char t[24], *end;
+	size_t nd = 1, total;
+
+	while (nd < 20 && v >= pow10[nd])
+		nd++;
+	if (nd < digits)
+		nd = digits < sizeof(t) ? digits : sizeof(t);
+	total = nd > width ? nd : width;
+	end = (size_t)s->n + total < s->len ? s->buf + s->n + nd : t + nd;
+	for (char *d = end; d > end - nd;) { /* v never has more than nd digits */
+		if (v >= 10) {
+			d -= 2;
+			memcpy(d, pairs + 2 * (v % 100), 2);
+			v /= 100;
+		} else {
+			*--d = '0' + v;
+			v = 0;
+		}
+	}
+	if (end == t + nd) { /* does not fit: sb_pad cuts it */
+		sb_pad(s, t, nd, width);
+		return;
+	}
+	if (total > nd)
+		memset(end, ' ', total - nd);
+	s->n += total;
+	s->buf[s->n] = '\0';
+}
+
+static void sb_u64(struct sbuf *s, uint64_t v)
+{
+	sb_udec(s, v, 1, 0);
+}
+
+static void sb_s64(struct sbuf *s, int64_t v)
+{
+	if (v < 0) {
+		sb_mem(s, "-", 1);
+		sb_udec(s, -(uint64_t)v, 1, 0);
+	} else {
+		sb_udec(s, v, 1, 0);
+	}
+}
+
+static void sb_hex(struct sbuf *s, uint64_t v)
+{
+	char t[18];
+	int i = sizeof(t);
+
+	do {
+		t[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	t[--i] = 'x';
+	t[--i] = '0';
+	sb_mem(s, t + i, sizeof(t) - i);
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *s, const char *fmt, ...)
+{
+	size_t room = (size_t)s->n < s->len ? s->len - s->n : 0;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(room ? s->buf + s->n : NULL, room, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		s->n += k;
+}
+
+/* The value of field @f, appended. */
+static void field_sb(const struct vfs_event *ev, const struct field *f, struct sbuf *s)
+{
+	const uint8_t *b = f->out ? ev->out : ev->in;
+	char t[128];
+	const char *name;
+
+	switch (f->fmt) {
+	case F_U16:
+		sb_u64(s, get(b, f->off, 2));
+		break;
+	case F_U32:
+		sb_u64(s, get(b, f->off, 4));
+		break;
+	case F_S32:
+		sb_s64(s, (int32_t)get(b, f->off, 4));
+		break;
+	case F_U64:
+		sb_u64(s, get(b, f->off, 8));
+		break;
+	case F_HEX32:
+		sb_hex(s, get(b, f->off, 4));
+		break;
+	case F_HEX64:
+		sb_hex(s, get(b, f->off, 8));
+		break;
+	case F_STR:
+		sb_mem(s, (const char *)b + f->off,
+		       strnlen((const char *)b + f->off, VFS_ARG_BYTES - f->off));
+		break;
+	case F_ARG:
+		name = iommu_type_name(ev->arg);
+		if (name)
+			sb_str(s, name);
+		else
+			sb_u64(s, ev->arg);
+		break;
+	case F_MAP_FLAGS:
+		flags_text(t, sizeof(t), get(b, f->off, 4), map_flags, 0);
+		sb_str(s, t);
+		break;
+	case F_UNMAP_FLAGS:
+		flags_text(t, sizeof(t), get(b, f->off, 4), unmap_flags, 0);
+		sb_str(s, t);
+		break;
+	case F_FEAT_FLAGS:
+		flags_text(t, sizeof(t), get(b, f->off, 4), feat_flags, VFS_FEATURE_MASK);
+		sb_str(s, t);
+		break;
+	case F_IOAS_FLAGS:
+		flags_text(t, sizeof(t), get(b, f->off, 4), ioas_flags, 0);
+		sb_str(s, t);
+		break;
+	case F_BITMAP:
+		sb_u64(s, decode_bitmap_bytes(get(b, f->off, 8), get(b, f->off2, 8)));
+		break;
+	default:
+		break;
+	}
+}
+
+/* The value of field @f as text. */
+static void field_text(const struct vfs_event *ev, const struct field *f, char *buf, size_t len)
+{
+	struct sbuf s = sb_init(buf, len);
+
+	field_sb(ev, f, &s);
+}
+
+static unsigned int field_width(const struct field *f)
+{
+	switch (f->fmt) {
+	case F_U16:
+		return 2;
+	case F_U32:
+	case F_S32:
+	case F_HEX32:
+	case F_MAP_FLAGS:
+	case F_UNMAP_FLAGS:
+	case F_FEAT_FLAGS:
+	case F_IOAS_FLAGS:
+		return 4;
+	case F_BITMAP:
+		return (f->off > f->off2 ? f->off : f->off2) + 8 - f->off;
+	default:
+		return 8;
+	}
+}
+
+/* A field beyond the argsz the caller passed was never part of the call (a PROBE has no
+ * payload, an older struct is shorter). Non-struct arguments have no argsz. */
+static bool field_present(const struct vfs_event *ev, const struct field *f)
+{
+	if (f->fmt == F_ARG || f->fmt == F_STR || ev->op == VFS_OP_GROUP_SET_CONTAINER)
+		return true;
+	return f->off + field_width(f) <= ev->argsz;
+}
+
+static bool field_is_number(const struct field *f)
+{
+	return f->fmt == F_U16 || f->fmt == F_U32 || f->fmt == F_S32 || f->fmt == F_U64 ||
+	       f->fmt == F_BITMAP;
+}
+
+static bool show_out(const struct vfs_event *ev)
+{
+	return ev->ret >= 0 && (ev->flags & VFS_EV_OUT_VALID);
+}
+
+static bool args_readable(const struct vfs_event *ev)
+{
+	return !(ev->flags & VFS_EV_ARG_FAULT);
+}
+
+static void ranges_sb(const struct vfs_event *ev, struct sbuf *s)
+{
+	unsigned int shown = ev->nr_ranges < VFS_LOG_RANGES ? ev->nr_ranges : VFS_LOG_RANGES;
+
+	if (!(ev->flags & VFS_EV_RANGES))
+		return;
+	sb_lit(s, " [");
+	for (unsigned int i = 0; i < shown; i++) {
+		if (i)
+			sb_lit(s, " ");
+		sb_hex(s, ev->ranges[2 * i]);
+		sb_lit(s, "+");
+		sb_hex(s, ev->ranges[2 * i + 1]);
+	}
+	if (ev->flags & VFS_EV_RANGES_TRUNC)
+		sb_lit(s, " ...");
+	sb_lit(s, "]");
+}
+
+static void args_sb(const struct vfs_event *ev, struct sbuf *s)
+{
+	const struct field *fields = ev->op < VFS_OPS ? op_fields[ev->op] : op_fields[0];
+	int start = s->n, nout = 0;
+
+	if (!args_readable(ev)) {
+		sb_lit(s, "arg=");
+		sb_hex(s, ev->arg);
+		sb_lit(s, " (unreadable)");
+		return;
+	}
+	if (ev->op == VFS_OP_UNKNOWN) {
+		sb_lit(s, "cmd=");
+		sb_hex(s, ev->cmd);
+		sb_lit(s, " arg=");
+		sb_hex(s, ev->arg);
+		return;
+	}
+	for (int i = 0; i < MAXF && fields[i].name; i++) {
+		if (fields[i].out || !field_present(ev, &fields[i]))
+			continue;
+		if (s->n != start)
+			sb_lit(s, " ");
+		sb_str(s, fields[i].name);
+		sb_lit(s, "=");
+		field_sb(ev, &fields[i], s);
+		if (ev->op == VFS_OP_DMA_LOGGING_START && !strcmp(fields[i].name, "ranges"))
+			ranges_sb(ev, s);
+	}
+	if (!show_out(ev))
+		return;
+	for (int i = 0; i < MAXF && fields[i].name; i++) {
+		if (!fields[i].out || !field_present(ev, &fields[i]))
+			continue;
+		sb_str(s, nout++ ? " " : " => ");
+		sb_str(s, fields[i].name);
+		sb_lit(s, "=");
+		field_sb(ev, &fields[i], s);
+	}
+}
+
+int decode_args_text(const struct vfs_event *ev, char *buf, size_t len)
+{
+	struct sbuf s = sb_init(buf, len);
+
+	args_sb(ev, &s);
+	return s.n;
+}
+
+static void field_json(const struct vfs_event *ev, const struct field *f, struct json_writer *jw)
+{
+	const uint8_t *b = f->out ? ev->out : ev->in;
+	char v[128];
+
+	if (f->fmt == F_S32) {
+		json_kv_s64(jw, f->name, (int32_t)get(b, f->off, 4));
+		return;
+	}
+	if (f->fmt == F_ARG) {
+		json_kv_u64(jw, f->name, ev->arg);
+		return;
+	}
+	if (field_is_number(f)) {
+		field_text(ev, f, v, sizeof(v));
+		json_kv_u64(jw, f->name, strtoull(v, NULL, 10));
+		return;
+	}
+	if (f->fmt == F_HEX32 || f->fmt == F_HEX64 || f->fmt == F_MAP_FLAGS ||
+	    f->fmt == F_UNMAP_FLAGS || f->fmt == F_FEAT_FLAGS || f->fmt == F_IOAS_FLAGS) {
+		json_kv_hex(jw, f->name, get(b, f->off, f->fmt == F_HEX64 ? 8 : 4));
+		return;
+	}
+	field_text(ev, f, v, sizeof(v));
+	json_kv_string(jw, f->name, v);
+}
+
+void decode_args_json(const struct vfs_event *ev, struct json_writer *jw)
+{
+	const struct field *fields = ev->op < VFS_OPS ? op_fields[ev->op] : op_fields[0];
+	unsigned int shown = ev->nr_ranges < VFS_LOG_RANGES ? ev->nr_ranges : VFS_LOG_RANGES;
+
+	json_name(jw, "args");
+	json_start_object(jw);
+	if (!args_readable(ev))
+		json_kv_bool(jw, "unreadable", true);
+	for (int i = 0; args_readable(ev) && i < MAXF && fields[i].name; i++)
+		if (!fields[i].out && field_present(ev, &fields[i]))
+			field_json(ev, &fields[i], jw);
+	if (ev->flags & VFS_EV_RANGES) {
+		json_name(jw, "range_list");
+		json_start_array(jw);
+		for (unsigned int i = 0; i < shown; i++) {
+			json_start_object(jw);
+			json_kv_hex(jw, "iova", ev->ranges[2 * i]);
+			json_kv_hex(jw, "length", ev->ranges[2 * i + 1]);
+			json_end_object(jw);
+		}
+		json_end_array(jw);
+		json_kv_bool(jw, "ranges_truncated", ev->flags & VFS_EV_RANGES_TRUNC);
+	}
+	json_end_object(jw);
+	if (!show_out(ev))
+		return;
+	json_name(jw, "result");
+	json_start_object(jw);
+	for (int i = 0; i < MAXF && fields[i].name; i++)
+		if (fields[i].out && field_present(ev, &fields[i]))
+			field_json(ev, &fields[i], jw);
+	json_end_object(jw);
+}
+
+static const char *err_name(int64_t ret)
+{
+	const char *s = ret < 0 && ret > -4096 ? strerrorname_np(-ret) : NULL;
+
+	return s ? s : "E?";
+}
+
+static void time_sb(const struct vfs_event *ev, int64_t mono_to_real_ns, struct sbuf *s)
+{
+	static __thread time_t cached_sec = -1;
+	static __thread struct tm tm;
+	int64_t ns = (int64_t)ev->ts_ns + mono_to_real_ns;
+	time_t sec = ns / 1000000000;
+
+	if (!mono_to_real_ns) {
+		sb_u64(s, ev->ts_ns / 1000000000);
+		sb_lit(s, ".");
+		sb_udec(s, ev->ts_ns % 1000000000 / 1000, 6, 0);
+		return;
+	}
+	if (sec != cached_sec) { /* localtime_r is costly at a million events a second */
+		localtime_r(&sec, &tm);
+		cached_sec = sec;
+	}
+	sb_udec(s, tm.tm_hour, 2, 0);
+	sb_lit(s, ":");
+	sb_udec(s, tm.tm_min, 2, 0);
+	sb_lit(s, ":");
+	sb_udec(s, tm.tm_sec, 2, 0);
+	sb_lit(s, ".");
+	sb_udec(s, ns % 1000000000 / 1000, 6, 0);
+}
+
+/* time pid comm kind fd=N OP(args) = ret [errno] <latency us> [{kernel: ...}] */
+int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char *buf, size_t len)
+{
+	struct sbuf s = sb_init(buf, len);
+
+	time_sb(ev, mono_to_real_ns, &s);
+	sb_lit(&s, " ");
+	sb_udec(&s, ev->pid, 1, 7);
+	sb_lit(&s, " ");
+	sb_pad(&s, ev->comm, strnlen(ev->comm, sizeof(ev->comm)), 15);
+	sb_lit(&s, " ");
+	sb_str(&s, decode_kind_name(ev->kind));
+	sb_lit(&s, " fd=");
+	sb_s64(&s, ev->fd);
+	sb_lit(&s, " ");
+	sb_str(&s, decode_op_name(ev->op));
+	sb_lit(&s, "(");
+	args_sb(ev, &s);
+	sb_lit(&s, ") = ");
+	sb_s64(&s, ev->ret);
+	if (ev->ret < 0) {
+		const char *desc = strerrordesc_np(-ev->ret); /* strerror translates: slow */
+
+		sb_lit(&s, " ");
+		sb_str(&s, err_name(ev->ret));
+		sb_lit(&s, " (");
+		sb_str(&s, desc ? desc : "unknown error");
+		sb_lit(&s, ")");
+	}
+	sb_lit(&s, " <");
+	sb_u64(&s, ev->latency_ns / 1000);
+	sb_lit(&s, ".");
+	sb_udec(&s, ev->latency_ns % 1000, 3, 0);
+	sb_lit(&s, " us>");
+	if (ev->kern_dirty_calls)
+		sb_printf(&s, " {kernel: iova_bitmap_set %" PRIu64 "x, %" PRIu64 " bytes}",
+			  (uint64_t)ev->kern_dirty_calls, (uint64_t)ev->kern_dirty_bytes);
+	else if (ev->kern_pinned_pages || ev->kern_unpinned_pages)
+		sb_printf(&s, " {kernel: pinned %" PRIu64 " unpinned %" PRIu64 " pages}",
+			  (uint64_t)ev->kern_pinned_pages, (uint64_t)ev->kern_unpinned_pages);
+	return s.n;
+}
+
+void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, struct json_writer *jw)
+{
+	json_start_object(jw);
+	json_kv_u64(jw, "ts_ns", ev->ts_ns);
+	if (mono_to_real_ns)
+		json_kv_double(jw, "time", ((int64_t)ev->ts_ns + mono_to_real_ns) / 1e9);
+	json_kv_u64(jw, "pid", ev->pid);
+	json_kv_u64(jw, "tid", ev->tid);
+	json_kv_string(jw, "comm", ev->comm);
+	json_kv_string(jw, "kind", decode_kind_name(ev->kind));
+	json_kv_s64(jw, "fd", ev->fd);
+	json_kv_hex(jw, "file", ev->file);
+	json_kv_hex(jw, "container", ev->ctx);
+	json_kv_string(jw, "op", decode_op_name(ev->op));
+	json_kv_hex(jw, "cmd", ev->cmd);
+	decode_args_json(ev, jw);
+	json_kv_s64(jw, "ret", ev->ret);
+	if (ev->ret < 0)
+		json_kv_string(jw, "errno", err_name(ev->ret));
+	json_kv_u64(jw, "latency_ns", ev->latency_ns);
+	json_kv_string(jw, "source", ev->source == VFS_SRC_HANDLER ? "handler" : "syscall");
+	if (ev->new_file)
+		json_kv_hex(jw, "new_file", ev->new_file);
+	if (ev->kern_dirty_calls || ev->kern_pinned_pages || ev->kern_unpinned_pages) {
+		json_name(jw, "kernel");
+		json_start_object(jw);
+		json_kv_u64(jw, "bitmap_set_calls", ev->kern_dirty_calls);
+		json_kv_u64(jw, "bitmap_set_bytes", ev->kern_dirty_bytes);
+		json_kv_u64(jw, "pinned_pages", ev->kern_pinned_pages);
+		json_kv_u64(jw, "unpinned_pages", ev->kern_unpinned_pages);
+		json_end_object(jw);
+	}
+	if (ev->flags & VFS_EV_TEST_HOOK)
+		json_kv_bool(jw, "test_hook", true);
+	json_end_object(jw);
+}

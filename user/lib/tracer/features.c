@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "probe.skel.h"
+#include "vfioscope/tracer/features.h"
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/common/log.h"
+
+static const char *const module_names[VFIOSCOPE_MODS] = {
+	[VFIOSCOPE_MOD_VFIO] = "vfio",
+	[VFIOSCOPE_MOD_VFIO_IOMMU_TYPE1] = "vfio_iommu_type1",
+	[VFIOSCOPE_MOD_VFIO_PCI] = "vfio_pci",
+	[VFIOSCOPE_MOD_VFIO_PCI_CORE] = "vfio_pci_core",
+	[VFIOSCOPE_MOD_IOMMUFD] = "iommufd",
+};
+
+static const char *const prog_kinds[VFIOSCOPE_PROG_KINDS] = {
+	[VFIOSCOPE_PROG_TP_BTF] = "tp_btf",
+	[VFIOSCOPE_PROG_RAW_TP] = "raw_tp",
+	[VFIOSCOPE_PROG_FENTRY] = "fentry",
+	[VFIOSCOPE_PROG_KPROBE] = "kprobe",
+};
+
+/* The VFIO device-fd ioctl handler: the hook the tracer prefers when it can attach. */
+#define VFIO_HANDLER "vfio_device_fops_unl_ioctl"
+/* Without VFIO, probe the attach type itself on a vmlinux function every kernel has. */
+#define GENERIC_TARGET "do_vfs_ioctl"
+
+static bool path_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int count_entries(const char *dir, bool (*match)(const char *))
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (match(de->d_name))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static bool is_group_node(const char *name)
+{
+	return name[0] >= '0' && name[0] <= '9';
+}
+
+static bool is_cdev_node(const char *name)
+{
+	return strncmp(name, "vfio", 4) == 0;
+}
+
+/* Is "NAME.ko" (any compression) listed in the running kernel's module index? */
+static bool module_listed(const char *release, const char *file, const char *name)
+{
+	char path[256], line[512], want[80];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/lib/modules/%s/%s", release, file);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), "/%s.ko", name);
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (colon)
+			*colon = '\0';
+		/* module files use '-' or '_' interchangeably */
+		for (char *p = line; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		found = strstr(line, want) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+static void probe_modules(struct vfioscope_features *f)
+{
+	char path[128];
+
+	for (int i = 0; i < VFIOSCOPE_MODS; i++) {
+		struct vfioscope_module_info *m = &f->modules[i];
+
+		m->name = module_names[i];
+		snprintf(path, sizeof(path), "/sys/module/%s", m->name);
+		m->loaded = path_exists(path);
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", m->name);
+		m->btf = path_exists(path);
+		m->available = m->loaded ||
+			       module_listed(f->kernel_release, "modules.dep", m->name) ||
+			       module_listed(f->kernel_release, "modules.builtin", m->name);
+	}
+}
+
+static bool btf_has_func(const char *path, struct btf *base, const char *func)
+{
+	struct btf *btf = base ? btf__parse_split(path, base) : btf__parse(path, NULL);
+	bool found;
+
+	if (!btf)
+		return false;
+	found = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	return found;
+}
+
+static void probe_btf(struct vfioscope_features *f)
+{
+	struct btf *vmlinux;
+
+	f->btf_vmlinux = path_exists("/sys/kernel/btf/vmlinux");
+	if (!f->btf_vmlinux)
+		return;
+	vmlinux = btf__parse("/sys/kernel/btf/vmlinux", NULL);
+	if (!vmlinux)
+		return;
+	/* 6.1 keeps iova_bitmap_set in vfio.ko; 6.7+ builds it into the kernel (IOMMUFD_DRIVER) */
+	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) >
+				 0;
+	if (!f->iova_bitmap_set_btf && f->modules[VFIOSCOPE_MOD_VFIO].btf)
+		f->iova_bitmap_set_btf =
+			btf_has_func("/sys/kernel/btf/vfio", vmlinux, "iova_bitmap_set");
+	btf__free(vmlinux);
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	pr_debug("libbpf: %s", buf);
+	return 0;
+}
+
+static struct bpf_program *probe_prog(struct probe_bpf *skel, enum vfioscope_prog_kind kind)
+{
+	switch (kind) {
+	case VFIOSCOPE_PROG_TP_BTF:
+		return skel->progs.probe_tp_btf;
+	case VFIOSCOPE_PROG_RAW_TP:
+		return skel->progs.probe_raw_tp;
+	case VFIOSCOPE_PROG_FENTRY:
+		return skel->progs.probe_fentry;
+	default:
+		return skel->progs.probe_kprobe;
+	}
+}
+
+/* A call that each probe should see: an ioctl on a pipe passes sys_enter and do_vfs_ioctl. */
+static void poke(void)
+{
+	int fds[2], n;
+
+	if (pipe(fds))
+		return;
+	ioctl(fds[0], FIONREAD, &n);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void probe_one(struct vfioscope_prog_probe *p, enum vfioscope_prog_kind kind,
+		      const char *target)
+{
+	struct bpf_link *link = NULL;
+	struct bpf_program *prog;
+	struct probe_bpf *skel;
+	int err;
+
+	p->kind = prog_kinds[kind];
+	p->tried = true;
+	snprintf(p->target, sizeof(p->target), "%s", target);
+	skel = probe_bpf__open();
+	if (!skel) {
+		p->load_err = -errno;
+		return;
+	}
+	for (int i = 0; i < VFIOSCOPE_PROG_KINDS; i++)
+		bpf_program__set_autoload(probe_prog(skel, i), i == (int)kind);
+	prog = probe_prog(skel, kind);
+	if (kind == VFIOSCOPE_PROG_FENTRY)
+		bpf_program__set_attach_target(prog, 0, target);
+	err = probe_bpf__load(skel);
+	if (err) {
+		p->load_err = err < 0 ? err : -err;
+		goto out;
+	}
+	if (kind == VFIOSCOPE_PROG_KPROBE)
+		link = bpf_program__attach_kprobe(prog, false, target);
+	else
+		link = bpf_program__attach(prog);
+	if (!link) {
+		p->attach_err = -errno;
+		goto out;
+	}
+	poke();
+	p->fired = skel->bss->hits[kind] > 0;
+out:
+	bpf_link__destroy(link);
+	probe_bpf__destroy(skel);
+}
+
+static void probe_progs(struct vfioscope_features *f)
+{
+	const char *hook = f->modules[VFIOSCOPE_MOD_VFIO].btf ? VFIO_HANDLER : GENERIC_TARGET;
+	libbpf_print_fn_t old = libbpf_set_print(libbpf_quiet);
+
+	probe_one(&f->progs[VFIOSCOPE_PROG_TP_BTF], VFIOSCOPE_PROG_TP_BTF, "sys_enter");
+	probe_one(&f->progs[VFIOSCOPE_PROG_RAW_TP], VFIOSCOPE_PROG_RAW_TP, "sys_enter");
+	probe_one(&f->progs[VFIOSCOPE_PROG_FENTRY], VFIOSCOPE_PROG_FENTRY, hook);
+	probe_one(&f->progs[VFIOSCOPE_PROG_KPROBE], VFIOSCOPE_PROG_KPROBE, hook);
+	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
+	libbpf_set_print(old);
+}
+
+static bool prog_ok(const struct vfioscope_prog_probe *p)
+{
+	return p->tried && !p->load_err && !p->attach_err;
+}
+
+static void choose_tracer(struct vfioscope_features *f)
+{
+	const struct vfioscope_prog_probe *fe = &f->progs[VFIOSCOPE_PROG_FENTRY];
+	const struct vfioscope_prog_probe *kp = &f->progs[VFIOSCOPE_PROG_KPROBE];
+	bool vfio_hook = strcmp(fe->target, VFIO_HANDLER) == 0;
+	char fe_s[96], kp_s[96];
+
+	vfioscope_prog_probe__status(fe, fe_s, sizeof(fe_s));
+	vfioscope_prog_probe__status(kp, kp_s, sizeof(kp_s));
+	if (vfio_hook && prog_ok(fe)) {
+		f->tracer_mode = "fentry";
+		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
+			 "fentry attaches to the VFIO file handlers: only VFIO files pay");
+		return;
+	}
+	if (vfio_hook && prog_ok(kp)) {
+		f->tracer_mode = "kprobe";
+		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
+			 "fentry %s; kprobes attach to the VFIO file handlers", fe_s);
+		return;
+	}
+	if (vfio_hook)
+		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
+			 "fentry %s, kprobe %s on the VFIO handlers; ", fe_s, kp_s);
+	else
+		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
+			 "VFIO module not loaded (no handler to hook); fentry %s, kprobe %s; ",
+			 fe_s, kp_s);
+	if (prog_ok(&f->progs[VFIOSCOPE_PROG_TP_BTF]))
+		f->tracer_mode = "tp_btf";
+	else if (prog_ok(&f->progs[VFIOSCOPE_PROG_RAW_TP]))
+		f->tracer_mode = "raw_tp";
+	else
+		f->tracer_mode = "none";
+	strncat(f->tracer_reason,
+		strcmp(f->tracer_mode, "none") ?
+			"syscall-level tracing filters ioctls of type ';'" :
+			"no program type attaches: tracing impossible",
+		sizeof(f->tracer_reason) - strlen(f->tracer_reason) - 1);
+}
+
+/* What the tracer's loader really chooses: it loads and attaches, then lets go. */
+static void confirm_tracer(struct vfioscope_features *f)
+{
+	struct tracer *t;
+
+	if (tracer__new(NULL, &t))
+		return; /* keep the probes' verdict */
+	f->tracer_mode = tracer__mode(t);
+	snprintf(f->tracer_reason, sizeof(f->tracer_reason), "%s", tracer__reason(t));
+	tracer__free(t);
+}
+
+static void probe_caps(struct vfioscope_features *f)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return;
+	f->caps_effective = (uint64_t)data[1].effective << 32 | data[0].effective;
+}
+
+int vfioscope_features__probe(struct vfioscope_features *f)
+{
+	struct utsname u;
+
+	memset(f, 0, sizeof(*f));
+	if (uname(&u) == 0)
+		snprintf(f->kernel_release, sizeof(f->kernel_release), "%s", u.release);
+	probe_modules(f);
+	probe_btf(f);
+	f->vfio_container_dev = path_exists("/dev/vfio/vfio");
+	f->iommufd_dev = path_exists("/dev/iommu");
+	f->vfio_groups = count_entries("/dev/vfio", is_group_node);
+	f->vfio_cdevs = count_entries("/dev/vfio/devices", is_cdev_node);
+	probe_caps(f);
+	probe_progs(f);
+	choose_tracer(f);
+	confirm_tracer(f);
+	return 0;
+}
+
+bool vfioscope_features__vfio_present(const struct vfioscope_features *f)
+{
+	return f->modules[VFIOSCOPE_MOD_VFIO].loaded || f->vfio_container_dev;
+}
+
+bool vfioscope_features__iommufd_present(const struct vfioscope_features *f)
+{
+	return f->modules[VFIOSCOPE_MOD_IOMMUFD].loaded || f->iommufd_dev;
+}
+
+const char *vfioscope_prog_probe__status(const struct vfioscope_prog_probe *p, char *buf,
+					 size_t len)
+{
+	if (!p->tried)
+		snprintf(buf, len, "not tried");
+	else if (p->load_err)
+		snprintf(buf, len, "refused at load: %s", strerror(-p->load_err));
+	else if (p->attach_err)
+		snprintf(buf, len, "loads, refused at attach: %s", strerror(-p->attach_err));
+	else
+		snprintf(buf, len, "attaches");
+	return buf;
+}
+
+static const struct {
+	int cap;
+	const char *name;
+} cap_names[] = {
+	{ 21, "CAP_SYS_ADMIN" },    { 39, "CAP_BPF" },
+	{ 38, "CAP_PERFMON" },	    { 14, "CAP_IPC_LOCK" },
+	{ 24, "CAP_SYS_RESOURCE" }, { 17, "CAP_SYS_RAWIO" },
+	{ 19, "CAP_SYS_PTRACE" },   { 10, "CAP_NET_BIND_SERVICE" },
+};
+
+static bool has_cap(const struct vfioscope_features *f, int cap)
+{
+	return f->caps_effective & (1ULL << cap);
+}
+
+static const char *yes_no(bool v)
+{
+	return v ? "yes" : "no";
+}
+
+void vfioscope_features__print(const struct vfioscope_features *f, FILE *out)
+{
+	char buf[96];
+
+	fprintf(out, "kernel: %s\n", f->kernel_release);
+	fprintf(out, "btf: vmlinux %s\n", f->btf_vmlinux ? "present" : "absent");
+	fprintf(out, "vfio: %s", vfioscope_features__vfio_present(f) ? "present" : "absent");
+	fprintf(out, " (/dev/vfio/vfio %s, %d group(s), %d cdev(s))\n",
+		f->vfio_container_dev ? "present" : "absent", f->vfio_groups, f->vfio_cdevs);
+	fprintf(out, "iommufd: %s (/dev/iommu %s)\n",
+		vfioscope_features__iommufd_present(f) ? "present" : "absent",
+		f->iommufd_dev ? "present" : "absent");
+	fprintf(out, "modules:\n");
+	for (int i = 0; i < VFIOSCOPE_MODS; i++) {
+		const struct vfioscope_module_info *m = &f->modules[i];
+
+		fprintf(out, "  %-18s %-13s btf %s\n", m->name,
+			m->loaded    ? "loaded" :
+			m->available ? "not loaded" :
+				       "not available",
+			m->btf ? "yes" : "no");
+	}
+	fprintf(out, "bpf programs:\n");
+	for (int i = 0; i < VFIOSCOPE_PROG_KINDS; i++) {
+		const struct vfioscope_prog_probe *p = &f->progs[i];
+
+		fprintf(out, "  %-7s on %-28s %s%s\n", p->kind ? p->kind : prog_kinds[i], p->target,
+			vfioscope_prog_probe__status(p, buf, sizeof(buf)),
+			p->fired ? ", fires" : "");
+	}
+	fprintf(out, "ring buffer: %s\n", f->ringbuf ? "supported" : "not supported");
+	fprintf(out, "iova_bitmap_set hook: %s\n",
+		f->iova_bitmap_set_btf ? "in BTF" : "not in BTF (dirty-page counting unavailable)");
+	fprintf(out, "tracer: %s (%s)\n", f->tracer_mode, f->tracer_reason);
+	fprintf(out, "capabilities:");
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		fprintf(out, " %s=%s", cap_names[i].name, yes_no(has_cap(f, cap_names[i].cap)));
+	fprintf(out, "\n");
+}
+
+void vfioscope_features__json(const struct vfioscope_features *f, struct json_writer *jw)
+{
+	char buf[96];
+
+	json_start_object(jw);
+	json_kv_string(jw, "kernel", f->kernel_release);
+	json_kv_bool(jw, "btf_vmlinux", f->btf_vmlinux);
+	json_name(jw, "vfio");
+	json_start_object(jw);
+	json_kv_bool(jw, "present", vfioscope_features__vfio_present(f));
+	json_kv_bool(jw, "container_dev", f->vfio_container_dev);
+	json_kv_s64(jw, "groups", f->vfio_groups);
+	json_kv_s64(jw, "cdevs", f->vfio_cdevs);
+	json_end_object(jw);
+	json_name(jw, "iommufd");
+	json_start_object(jw);
+	json_kv_bool(jw, "present", vfioscope_features__iommufd_present(f));
+	json_kv_bool(jw, "dev", f->iommufd_dev);
+	json_end_object(jw);
+	json_name(jw, "modules");
+	json_start_object(jw);
+	for (int i = 0; i < VFIOSCOPE_MODS; i++) {
+		json_name(jw, f->modules[i].name);
+		json_start_object(jw);
+		json_kv_bool(jw, "loaded", f->modules[i].loaded);
+		json_kv_bool(jw, "available", f->modules[i].available);
+		json_kv_bool(jw, "btf", f->modules[i].btf);
+		json_end_object(jw);
+	}
+	json_end_object(jw);
+	json_name(jw, "programs");
+	json_start_object(jw);
+	for (int i = 0; i < VFIOSCOPE_PROG_KINDS; i++) {
+		const struct vfioscope_prog_probe *p = &f->progs[i];
+
+		json_name(jw, prog_kinds[i]);
+		json_start_object(jw);
+		json_kv_string(jw, "target", p->target);
+		json_kv_bool(jw, "loads", p->tried && !p->load_err);
+		json_kv_bool(jw, "attaches", p->tried && !p->load_err && !p->attach_err);
+		json_kv_bool(jw, "fires", p->fired);
+		json_kv_string(jw, "status", vfioscope_prog_probe__status(p, buf, sizeof(buf)));
+		json_end_object(jw);
+	}
+	json_end_object(jw);
+	json_kv_bool(jw, "ringbuf", f->ringbuf);
+	json_kv_bool(jw, "iova_bitmap_set_btf", f->iova_bitmap_set_btf);
+	json_name(jw, "tracer");
+	json_start_object(jw);
+	json_kv_string(jw, "mode", f->tracer_mode);
+	json_kv_string(jw, "reason", f->tracer_reason);
+	json_end_object(jw);
+	json_name(jw, "capabilities");
+	json_start_object(jw);
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		json_kv_bool(jw, cap_names[i].name, has_cap(f, cap_names[i].cap));
+	json_end_object(jw);
+	json_end_object(jw);
+}

@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "vfioscope/tracer/decode.h"
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/tracer/mirror.h"
+#include "vfioscope/common/ranges.h"
+#include "vfioscope/common/log.h"
+
+#define PAGE_4K 4096ULL
+
+struct mirror {
+	struct mirror_file *files;
+	size_t nfiles;
+	struct mirror_container *ctrs;
+	size_t nctrs;
+	struct mirror_session *sess;
+	size_t nsess;
+	struct mirror_process *procs;
+	size_t nprocs;
+	uint64_t lost_seen;
+	uint64_t resyncs;
+	bool stale;
+	bool loaded;
+};
+
+int mirror__new(struct mirror **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+static void clear_maps(struct mirror *m)
+{
+	for (size_t i = 0; i < m->nctrs; i++)
+		free(m->ctrs[i].maps);
+	free(m->ctrs);
+	free(m->files);
+	free(m->sess);
+	m->ctrs = NULL;
+	m->files = NULL;
+	m->sess = NULL;
+	m->nctrs = m->nfiles = m->nsess = 0;
+}
+
+void mirror__free(struct mirror *m)
+{
+	if (!m)
+		return;
+	clear_maps(m);
+	free(m->procs);
+	free(m);
+}
+
+/* Read every (key, value) of a hash map into a growing array of @elem-sized records with the
+ * key at offset 0 (@ksz bytes) and the value at @voff. */
+static int read_hash(int fd, size_t ksz, size_t voff, size_t elem, void **arr, size_t *n)
+{
+	uint8_t key[64], next[64];
+	void *prev = NULL;
+	size_t cap = 0;
+
+	*arr = NULL;
+	*n = 0;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		uint8_t *rec;
+
+		memcpy(key, next, ksz);
+		prev = key;
+		if (*n == cap) {
+			void *p = realloc(*arr, (cap = cap ? 2 * cap : 64) * elem);
+
+			if (!p)
+				return -ENOMEM;
+			*arr = p;
+		}
+		rec = (uint8_t *)*arr + *n * elem;
+		memset(rec, 0, elem);
+		memcpy(rec, key, ksz);
+		if (bpf_map_lookup_elem(fd, key, rec + voff))
+			continue; /* deleted meanwhile */
+		(*n)++;
+	}
+	return 0;
+}
+
+struct map_rec {
+	struct vfs_map_key k;
+	struct vfs_mapping v;
+};
+
+struct ctr_rec {
+	struct vfs_ctr_key k;
+	struct vfs_container v;
+};
+
+static int cmp_map_rec(const void *a, const void *b)
+{
+	const struct map_rec *x = a, *y = b;
+
+	if (x->k.file != y->k.file)
+		return x->k.file < y->k.file ? -1 : 1;
+	if (x->k.ioas != y->k.ioas)
+		return x->k.ioas < y->k.ioas ? -1 : 1;
+	return x->k.iova < y->k.iova ? -1 : x->k.iova > y->k.iova;
+}
+
+static int cmp_ctr(const void *a, const void *b)
+{
+	const struct mirror_container *x = a, *y = b;
+
+	if (x->c.first_ns != y->c.first_ns)
+		return x->c.first_ns < y->c.first_ns ? -1 : 1;
+	return x->file < y->file ? -1 : x->file > y->file;
+}
+
+/* The seed's computation lives in the ranges module. A mapping is a RAM section, or, when an
+ * mmap of one of the container's own devices backs it, a BAR section (QEMU's PCI-64 rule). */
+void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
+			struct mirror_ranges *out)
+{
+	struct dirty_ranges r;
+
+	memset(out, 0, sizeof(*out));
+	dirty_ranges__init(&r);
+	for (size_t i = 0; i < n; i++) {
+		struct section sec = { .iova = maps[i].iova,
+				       .size = maps[i].size,
+				       .offset_in_region = maps[i].iova,
+				       .kind = maps[i].bar ? SECTION_PCI_BAR : SECTION_RAM };
+
+		dirty_ranges__update(&r, &sec, page);
+	}
+	/* a bucket with max == 0 counts as empty (QEMU's !!max32) */
+	if (r.max32) {
+		out->iova32 = r.min32;
+		out->len32 = r.max32 - r.min32 + 1;
+	}
+	if (r.max64) {
+		out->iova64 = r.min64;
+		out->len64 = r.max64 - r.min64 + 1;
+	}
+	if (r.maxpci64) {
+		out->iovapci64 = r.minpci64;
+		out->lenpci64 = r.maxpci64 - r.minpci64 + 1;
+	}
+}
+
+static const struct vfs_file *file_of(const struct mirror *m, uint64_t file)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (m->files[i].file == file)
+			return &m->files[i].f;
+	return NULL;
+}
+
+/* The container a group or device belongs to (0 if none known). */
+static uint64_t container_of_file(const struct mirror *m, const struct vfs_file *f)
+{
+	const struct vfs_file *g;
+
+	if (f->kind == VFS_KIND_GROUP)
+		return f->parent;
+	if (f->kind == VFS_KIND_DEVICE && (g = file_of(m, f->parent)))
+		return g->parent;
+	return 0;
+}
+
+/* Is @dev a device of container @c? Through its group on type1; a device opened as a cdev has
+ * no group in the mirror and counts as the iommufd container's own. */
+static bool own_device(const struct mirror *m, const struct mirror_container *c, uint64_t dev)
+{
+	const struct vfs_file *d = file_of(m, dev);
+
+	if (!d || d->kind != VFS_KIND_DEVICE)
+		return false;
+	if (file_of(m, d->parent))
+		return container_of_file(m, d) == c->file;
+	return c->c.flags & VFS_CTR_IOMMUFD;
+}
+
+static int load_containers(struct mirror *m, const struct tracer *t)
+{
+	struct ctr_rec *cr;
+	struct map_rec *mr;
+	size_t nc, nm, j = 0;
+	int err;
+
+	err = read_hash(tracer__map_fd(t, TRACER_MAP_CONTAINERS), sizeof(cr->k),
+			offsetof(struct ctr_rec, v), sizeof(*cr), (void **)&cr, &nc);
+	if (err)
+		return err;
+	err = read_hash(tracer__map_fd(t, TRACER_MAP_MAPPINGS), sizeof(mr->k),
+			offsetof(struct map_rec, v), sizeof(*mr), (void **)&mr, &nm);
+	if (err) {
+		free(cr);
+		return err;
+	}
+	if (nm) /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+		qsort(mr, nm, sizeof(*mr), cmp_map_rec);
+	m->ctrs = calloc(nc ? nc : 1, sizeof(*m->ctrs));
+	if (!m->ctrs) {
+		free(cr);
+		free(mr);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nc; i++) {
+		struct mirror_container *c = &m->ctrs[m->nctrs++];
+		size_t cnt = 0;
+
+		c->file = cr[i].k.file;
+		c->ioas = cr[i].k.ioas;
+		c->c = cr[i].v;
+		for (j = 0; j < nm; j++)
+			cnt += mr[j].k.file == c->file && mr[j].k.ioas == c->ioas;
+		c->maps = calloc(cnt ? cnt : 1, sizeof(*c->maps));
+		if (!c->maps)
+			continue;
+		for (j = 0; j < nm; j++) {
+			if (mr[j].k.file != c->file || mr[j].k.ioas != c->ioas)
+				continue;
+			c->maps[c->nmaps++] = (struct mirror_mapping){
+				.iova = mr[j].k.iova,
+				.size = mr[j].v.size,
+				.vaddr = mr[j].v.vaddr,
+				.flags = mr[j].v.flags,
+				.device = mr[j].v.device,
+				.bar = mr[j].v.device && own_device(m, c, mr[j].v.device),
+			};
+		}
+		mirror_seed_ranges(c->maps, c->nmaps, PAGE_4K, &c->ranges);
+	}
+	qsort(m->ctrs, m->nctrs, sizeof(*m->ctrs), cmp_ctr);
+	for (size_t i = 0; i < m->nctrs; i++)
+		m->ctrs[i].id = i + 1;
+	free(cr);
+	free(mr);
+	return 0;
+}
+
+int mirror__load(struct mirror *m, const struct tracer *t)
+{
+	int err;
+
+	clear_maps(m);
+	m->lost_seen = tracer__lost_total(t);
+	err = read_hash(tracer__map_fd(t, TRACER_MAP_FILES), sizeof(uint64_t),
+			offsetof(struct mirror_file, f), sizeof(struct mirror_file),
+			(void **)&m->files, &m->nfiles);
+	if (!err)
+		err = read_hash(tracer__map_fd(t, TRACER_MAP_SESSIONS), sizeof(struct vfs_sess_key),
+				offsetof(struct mirror_session, s), sizeof(struct mirror_session),
+				(void **)&m->sess, &m->nsess);
+	if (!err)
+		err = load_containers(m, t);
+	if (err) {
+		pr_err("failed to read the tracer maps: %s", strerror(-err));
+		return err;
+	}
+	m->stale = false;
+	m->loaded = true;
+	return 0;
+}
+
+int mirror__refresh(struct mirror *m, const struct tracer *t)
+{
+	uint64_t lost = tracer__lost_total(t);
+	int err;
+
+	if (m->loaded && lost == m->lost_seen)
+		return 0;
+	if (m->loaded) {
+		m->stale = true;
+		m->resyncs++;
+		pr_warn("%" PRIu64
+			" event(s) lost: mirror possibly stale, rebuilding from the maps",
+			lost - m->lost_seen);
+	}
+	err = mirror__load(m, t);
+	return err ? err : 1;
+}
+
+bool mirror__stale(const struct mirror *m)
+{
+	return m->stale;
+}
+
+uint64_t mirror__resyncs(const struct mirror *m)
+{
+	return m->resyncs;
+}
+
+/* ---- /proc ---- */
+
+static int link_kind(const char *target)
+{
+	if (!strcmp(target, "/dev/vfio/vfio"))
+		return VFS_KIND_CONTAINER;
+	if (!strcmp(target, "/dev/iommu"))
+		return VFS_KIND_IOMMUFD;
+	if (!strcmp(target, "anon_inode:[vfio-device]") ||
+	    !strncmp(target, "/dev/vfio/devices/vfio", 22))
+		return VFS_KIND_DEVICE;
+	if (!strncmp(target, "/dev/vfio/", 10) &&
+	    (isdigit((unsigned char)target[10]) || !strncmp(target + 10, "noiommu-", 8)))
+		return VFS_KIND_GROUP;
+	return VFS_KIND_UNKNOWN;
+}
+
+static bool scan_pid(int pid, struct mirror_process *p)
+{
+	char path[64], target[256];
+	struct dirent *de;
+	bool any = false;
+	DIR *d;
+	FILE *f;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		char link[384];
+		ssize_t n;
+		int kind;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		kind = link_kind(target);
+		if (kind != VFS_KIND_UNKNOWN) {
+			p->fds[kind]++;
+			any = true;
+		}
+	}
+	closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(p->comm, sizeof(p->comm), f))
+			p->comm[strcspn(p->comm, "\n")] = '\0';
+		fclose(f);
+	}
+	return any;
+}
+
+int mirror__scan_proc(struct mirror *m)
+{
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -errno;
+	free(m->procs);
+	m->procs = NULL;
+	m->nprocs = 0;
+	while ((de = readdir(d))) {
+		struct mirror_process p;
+		int pid = atoi(de->d_name);
+
+		if (pid <= 0 || !scan_pid(pid, &p))
+			continue;
+		for (size_t i = 0; i < m->nfiles; i++)
+			p.traced |= m->files[i].f.tgid == (uint32_t)pid;
+		if (m->nprocs == cap) {
+			void *np = realloc(m->procs, (cap = cap ? 2 * cap : 16) * sizeof(p));
+
+			if (!np) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			m->procs = np;
+		}
+		m->procs[m->nprocs++] = p;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* ---- garbage collection ---- */
+
+static bool pid_alive(uint32_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%u", pid);
+	return access(path, F_OK) == 0;
+}
+
+static void purge_file(const struct tracer *t, uint64_t file)
+{
+	struct mirror_session *s;
+	struct ctr_rec *cr;
+	struct map_rec *mr;
+	size_t n;
+
+	if (!read_hash(tracer__map_fd(t, TRACER_MAP_MAPPINGS), sizeof(mr->k),
+		       offsetof(struct map_rec, v), sizeof(*mr), (void **)&mr, &n)) {
+		for (size_t i = 0; i < n; i++)
+			if (mr[i].k.file == file)
+				bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_MAPPINGS),
+						    &mr[i].k);
+	}
+	free(mr);
+	if (!read_hash(tracer__map_fd(t, TRACER_MAP_CONTAINERS), sizeof(cr->k),
+		       offsetof(struct ctr_rec, v), sizeof(*cr), (void **)&cr, &n)) {
+		for (size_t i = 0; i < n; i++)
+			if (cr[i].k.file == file)
+				bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_CONTAINERS),
+						    &cr[i].k);
+	}
+	free(cr);
+	if (!read_hash(tracer__map_fd(t, TRACER_MAP_SESSIONS), sizeof(s->key),
+		       offsetof(struct mirror_session, s), sizeof(*s), (void **)&s, &n)) {
+		for (size_t i = 0; i < n; i++)
+			if (s[i].key.file == file)
+				bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_SESSIONS),
+						    &s[i].key);
+	}
+	free(s);
+	bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_FILES), &file);
+}
+
+int mirror_gc(const struct tracer *t)
+{
+	struct mirror_file *files;
+	size_t n;
+	int dropped = 0;
+
+	if (read_hash(tracer__map_fd(t, TRACER_MAP_FILES), sizeof(uint64_t),
+		      offsetof(struct mirror_file, f), sizeof(*files), (void **)&files, &n))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (pid_alive(files[i].f.tgid))
+			continue;
+		purge_file(t, files[i].file);
+		dropped++;
+	}
+	free(files);
+	return dropped;
+}
+
+/* ---- accessors ---- */
+
+size_t mirror__containers(const struct mirror *m, const struct mirror_container **out)
+{
+	*out = m->ctrs;
+	return m->nctrs;
+}
+
+size_t mirror__files(const struct mirror *m, const struct mirror_file **out)
+{
+	*out = m->files;
+	return m->nfiles;
+}
+
+size_t mirror__sessions(const struct mirror *m, const struct mirror_session **out)
+{
+	*out = m->sess;
+	return m->nsess;
+}
+
+size_t mirror__processes(const struct mirror *m, const struct mirror_process **out)
+{
+	*out = m->procs;
+	return m->nprocs;
+}
+
+/* ---- printing: plain and JSON side by side ---- */
+
+static const struct vfs_session *session_of(const struct mirror *m, uint64_t file, uint32_t id,
+					    uint32_t method)
+{
+	for (size_t i = 0; i < m->nsess; i++) {
+		const struct vfs_sess_key *k = &m->sess[i].key;
+
+		if (k->file == file && k->id == id && k->method == method)
+			return &m->sess[i].s;
+	}
+	return NULL;
+}
+
+static const char *iommu_type_name(const struct vfs_container *c)
+{
+	if (c->flags & VFS_CTR_IOMMUFD)
+		return "iommufd";
+	switch (c->iommu_type) {
+	case 1:
+		return "type1";
+	case 3:
+		return "type1v2";
+	case 8:
+		return "noiommu";
+	case 0:
+		return "unknown";
+	}
+	return "other";
+}
+
+static void print_session(FILE *out, const char *indent, const char *what,
+			  const struct vfs_session *s)
+{
+	fprintf(out,
+		"%s%s: %s, page size %" PRIu64 ", %" PRIu64 " report(s), %" PRIu64
+		" error(s), %" PRIu64 " bitmap bytes",
+		indent, what, s->active ? "active" : "stopped", (uint64_t)s->page_size,
+		(uint64_t)s->reports, (uint64_t)s->report_errors, (uint64_t)s->bitmap_bytes);
+	if (s->kern_dirty_bytes)
+		fprintf(out, ", kernel set %" PRIu64 " dirty bytes", (uint64_t)s->kern_dirty_bytes);
+	fprintf(out, "\n");
+	for (uint32_t i = 0; i < s->nr_ranges && i < VFS_LOG_RANGES; i++)
+		fprintf(out, "%s  range 0x%" PRIx64 "+0x%" PRIx64 "\n", indent,
+			(uint64_t)s->ranges[2 * i], (uint64_t)s->ranges[2 * i + 1]);
+	if (s->reports || s->report_errors)
+		fprintf(out,
+			"%s  last report: iova 0x%" PRIx64 " length 0x%" PRIx64 " page %" PRIu64
+			" bitmap %" PRIu64 " bytes, %.3f us, ret %" PRId64 "\n",
+			indent, (uint64_t)s->last_iova, (uint64_t)s->last_length,
+			(uint64_t)s->last_page_size, (uint64_t)s->last_bitmap_bytes,
+			s->last_latency_ns / 1000.0, (int64_t)s->last_ret);
+}
+
+static void print_container(const struct mirror *m, const struct mirror_container *c, FILE *out)
+{
+	const struct vfs_session *s = session_of(m, c->file, 0, VFS_DIRTY_TYPE1);
+	const struct vfs_container *v = &c->c;
+
+	fprintf(out,
+		"container %u: %s%s, pid %u (%.16s), %" PRIu64 " mapping(s), %" PRIu64
+		" bytes mapped%s%s\n",
+		c->id, iommu_type_name(v), c->ioas ? "" : "", v->tgid, v->comm,
+		(uint64_t)v->mappings, (uint64_t)v->mapped_bytes,
+		v->flags & VFS_CTR_PARTIAL ? " [partially known: set up before tracing]" : "",
+		v->flags & VFS_CTR_INCOMPLETE ? " [incomplete: mapping map full]" : "");
+	if (c->ioas)
+		fprintf(out, "  ioas %u\n", c->ioas);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		if (container_of_file(m, f) != c->file || f->kind == VFS_KIND_CONTAINER)
+			continue;
+		fprintf(out, "  %s %s (pid %u fd %d)\n", decode_kind_name(f->kind), f->name,
+			f->tgid, f->fd);
+	}
+	if (c->ranges.len32)
+		fprintf(out, "  range32: 0x%" PRIx64 "-0x%" PRIx64 "\n", c->ranges.iova32,
+			c->ranges.iova32 + c->ranges.len32 - 1);
+	if (c->ranges.len64)
+		fprintf(out, "  range64: 0x%" PRIx64 "-0x%" PRIx64 "\n", c->ranges.iova64,
+			c->ranges.iova64 + c->ranges.len64 - 1);
+	if (c->ranges.lenpci64)
+		fprintf(out, "  rangepci64: 0x%" PRIx64 "-0x%" PRIx64 " (device BARs)\n",
+			c->ranges.iovapci64, c->ranges.iovapci64 + c->ranges.lenpci64 - 1);
+	for (size_t i = 0; i < c->nmaps; i++)
+		fprintf(out,
+			"  map 0x%" PRIx64 "-0x%" PRIx64 " size 0x%" PRIx64 " vaddr 0x%" PRIx64
+			"%s\n",
+			c->maps[i].iova, c->maps[i].iova + c->maps[i].size - 1, c->maps[i].size,
+			c->maps[i].vaddr,
+			c->maps[i].bar	  ? " (BAR of a device of this container)" :
+			c->maps[i].device ? " (BAR of another container's device)" :
+					    "");
+	if (s)
+		print_session(out, "  ", "type1 dirty tracking", s);
+}
+
+void mirror__print(const struct mirror *m, FILE *out)
+{
+	if (m->stale)
+		fprintf(out, "warning: events were lost; this state was rebuilt from the maps\n");
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct mirror_process *p = &m->procs[i];
+
+		fprintf(out,
+			"process %d (%s): %d container, %d group, %d device, %d iommufd fd(s)%s\n",
+			p->pid, p->comm, p->fds[VFS_KIND_CONTAINER], p->fds[VFS_KIND_GROUP],
+			p->fds[VFS_KIND_DEVICE], p->fds[VFS_KIND_IOMMUFD],
+			p->traced ? "" : " [partially known: no VFIO call seen yet]");
+	}
+	for (size_t i = 0; i < m->nctrs; i++)
+		print_container(m, &m->ctrs[i], out);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+		const struct vfs_session *s;
+
+		if (f->kind != VFS_KIND_DEVICE)
+			continue;
+		s = session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE);
+		fprintf(out, "device %s: pid %u (%.16s) fd %d, %u ioctl(s)\n", f->name, f->tgid,
+			f->comm, f->fd, f->ioctls);
+		if (s)
+			print_session(out, "  ", "DMA logging", s);
+	}
+	for (size_t i = 0; i < m->nsess; i++)
+		if (m->sess[i].key.method == VFS_DIRTY_HWPT) {
+			char what[48];
+
+			snprintf(what, sizeof(what), "hwpt %u dirty tracking", m->sess[i].key.id);
+			print_session(out, "", what, &m->sess[i].s);
+		}
+	if (!m->nprocs && !m->nctrs && !m->nfiles)
+		fprintf(out, "no VFIO or iommufd activity seen\n");
+}
+
+static void session_json(struct json_writer *jw, const struct vfs_session *s)
+{
+	json_start_object(jw);
+	json_kv_bool(jw, "active", s->active);
+	json_kv_u64(jw, "page_size", s->page_size);
+	json_kv_u64(jw, "reports", s->reports);
+	json_kv_u64(jw, "report_errors", s->report_errors);
+	json_kv_u64(jw, "bitmap_bytes", s->bitmap_bytes);
+	json_kv_u64(jw, "report_ns", s->report_ns);
+	json_kv_u64(jw, "kernel_dirty_bytes", s->kern_dirty_bytes);
+	json_name(jw, "ranges");
+	json_start_array(jw);
+	for (uint32_t i = 0; i < s->nr_ranges && i < VFS_LOG_RANGES; i++) {
+		json_start_object(jw);
+		json_kv_hex(jw, "iova", s->ranges[2 * i]);
+		json_kv_hex(jw, "length", s->ranges[2 * i + 1]);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+	json_kv_u64(jw, "nr_ranges", s->nr_ranges);
+	json_name(jw, "last_report");
+	json_start_object(jw);
+	json_kv_hex(jw, "iova", s->last_iova);
+	json_kv_hex(jw, "length", s->last_length);
+	json_kv_u64(jw, "page_size", s->last_page_size);
+	json_kv_u64(jw, "bitmap_bytes", s->last_bitmap_bytes);
+	json_kv_u64(jw, "latency_ns", s->last_latency_ns);
+	json_kv_s64(jw, "ret", s->last_ret);
+	json_end_object(jw);
+	json_end_object(jw);
+}
+
+static void range_json(struct json_writer *jw, const char *name, uint64_t iova, uint64_t len)
+{
+	json_name(jw, name);
+	if (!len) {
+		json_null(jw);
+		return;
+	}
+	json_start_object(jw);
+	json_kv_hex(jw, "iova", iova);
+	json_kv_hex(jw, "length", len);
+	json_kv_hex(jw, "end", iova + len - 1);
+	json_end_object(jw);
+}
+
+static void container_json(const struct mirror *m, const struct mirror_container *c,
+			   struct json_writer *jw)
+{
+	const struct vfs_session *s = session_of(m, c->file, 0, VFS_DIRTY_TYPE1);
+	const struct vfs_container *v = &c->c;
+
+	json_start_object(jw);
+	json_kv_u64(jw, "id", c->id);
+	json_kv_hex(jw, "file", c->file);
+	json_kv_u64(jw, "ioas", c->ioas);
+	json_kv_string(jw, "backend", iommu_type_name(v));
+	json_kv_u64(jw, "pid", v->tgid);
+	json_kv_string(jw, "comm", v->comm);
+	json_kv_bool(jw, "partial", v->flags & VFS_CTR_PARTIAL);
+	json_kv_bool(jw, "incomplete", v->flags & VFS_CTR_INCOMPLETE);
+	json_kv_u64(jw, "mapped_bytes", v->mapped_bytes);
+	json_kv_u64(jw, "mapping_count", v->mappings);
+	json_kv_u64(jw, "maps_seen", v->maps);
+	json_kv_u64(jw, "unmaps_seen", v->unmaps);
+	json_name(jw, "summary");
+	json_start_object(jw);
+	json_kv_hex(jw, "min32", v->max32 ? v->min32 : 0);
+	json_kv_hex(jw, "max32", v->max32);
+	json_kv_hex(jw, "min64", v->max64 ? v->min64 : 0);
+	json_kv_hex(jw, "max64", v->max64);
+	json_end_object(jw);
+	json_name(jw, "ranges");
+	json_start_object(jw);
+	range_json(jw, "range32", c->ranges.iova32, c->ranges.len32);
+	range_json(jw, "range64", c->ranges.iova64, c->ranges.len64);
+	range_json(jw, "rangepci64", c->ranges.iovapci64, c->ranges.lenpci64);
+	json_end_object(jw);
+	json_name(jw, "members");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		if (container_of_file(m, f) != c->file || f->kind == VFS_KIND_CONTAINER)
+			continue;
+		json_start_object(jw);
+		json_kv_string(jw, "kind", decode_kind_name(f->kind));
+		json_kv_string(jw, "name", f->name);
+		json_kv_hex(jw, "file", m->files[i].file);
+		json_kv_u64(jw, "pid", f->tgid);
+		json_kv_s64(jw, "fd", f->fd);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+	json_name(jw, "mappings");
+	json_start_array(jw);
+	for (size_t i = 0; i < c->nmaps; i++) {
+		json_start_object(jw);
+		json_kv_hex(jw, "iova", c->maps[i].iova);
+		json_kv_hex(jw, "size", c->maps[i].size);
+		json_kv_hex(jw, "vaddr", c->maps[i].vaddr);
+		json_kv_hex(jw, "flags", c->maps[i].flags);
+		if (c->maps[i].device)
+			json_kv_hex(jw, "device", c->maps[i].device);
+		json_kv_bool(jw, "bar", c->maps[i].bar);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+	json_name(jw, "dirty_tracking");
+	if (s)
+		session_json(jw, s);
+	else
+		json_null(jw);
+	json_end_object(jw);
+}
+
+void mirror__json(const struct mirror *m, struct json_writer *jw)
+{
+	json_name(jw, "stale");
+	json_bool(jw, m->stale);
+	json_kv_u64(jw, "resyncs", m->resyncs);
+	json_name(jw, "processes");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct mirror_process *p = &m->procs[i];
+
+		json_start_object(jw);
+		json_kv_s64(jw, "pid", p->pid);
+		json_kv_string(jw, "comm", p->comm);
+		json_kv_bool(jw, "traced", p->traced);
+		json_kv_bool(jw, "partial", !p->traced);
+		json_name(jw, "fds");
+		json_start_object(jw);
+		for (int k = 1; k < VFS_KINDS; k++)
+			json_kv_s64(jw, decode_kind_name(k), p->fds[k]);
+		json_end_object(jw);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+	json_name(jw, "containers");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nctrs; i++)
+		container_json(m, &m->ctrs[i], jw);
+	json_end_array(jw);
+	json_name(jw, "devices");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+		const struct vfs_session *s;
+		uint64_t ctr;
+
+		if (f->kind != VFS_KIND_DEVICE)
+			continue;
+		s = session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE);
+		ctr = container_of_file(m, f);
+		json_start_object(jw);
+		json_kv_string(jw, "name", f->name);
+		json_kv_hex(jw, "file", m->files[i].file);
+		json_kv_hex(jw, "group_file", f->parent);
+		json_kv_hex(jw, "container_file", ctr);
+		json_kv_u64(jw, "pid", f->tgid);
+		json_kv_string(jw, "comm", f->comm);
+		json_kv_s64(jw, "fd", f->fd);
+		json_kv_u64(jw, "ioctls", f->ioctls);
+		json_name(jw, "dma_logging");
+		if (s)
+			session_json(jw, s);
+		else
+			json_null(jw);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+	json_name(jw, "files");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		json_start_object(jw);
+		json_kv_hex(jw, "file", m->files[i].file);
+		json_kv_string(jw, "kind", decode_kind_name(f->kind));
+		json_kv_string(jw, "name", f->name);
+		json_kv_hex(jw, "parent", f->parent);
+		json_kv_u64(jw, "pid", f->tgid);
+		json_kv_s64(jw, "fd", f->fd);
+		json_kv_u64(jw, "ioctls", f->ioctls);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+	json_name(jw, "hwpt_sessions");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nsess; i++) {
+		if (m->sess[i].key.method != VFS_DIRTY_HWPT)
+			continue;
+		json_start_object(jw);
+		json_kv_hex(jw, "file", m->sess[i].key.file);
+		json_kv_u64(jw, "hwpt_id", m->sess[i].key.id);
+		json_name(jw, "session");
+		session_json(jw, &m->sess[i].s);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+}

@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/common/log.h"
+/* after events.h (through loader.h): the skeleton names its types */
+#include "tracer.skel.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+
+enum flavor {
+	FL_FENTRY, /* fentry/fexit */
+	FL_KPROBE, /* kprobe/kretprobe */
+	FL_TP_BTF,
+	FL_RAW_TP,
+};
+
+enum mode_id {
+	MODE_FENTRY,
+	MODE_KPROBE,
+	MODE_TP_BTF,
+	MODE_RAW_TP,
+	MODES
+};
+
+static const char *const mode_names[MODES] = { "fentry", "kprobe", "tp_btf", "raw_tp" };
+
+struct prog_def {
+	const char *name;
+	const char *target;
+	enum tracer_prog_role role;
+	enum flavor flavor;
+	bool required; /* the way in fails without it */
+};
+
+#define HANDLER(fn, req)                                                    \
+	{ "fentry_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_FENTRY, req },         \
+		{ "fexit_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_FENTRY, req },  \
+		{ "kprobe_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_KPROBE, req }, \
+	{                                                                   \
+		"kretprobe_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_KPROBE, req   \
+	}
+#define RELEASE(fn)                                                       \
+	{ "fentry_" #fn, #fn, TRACER_ROLE_RELEASE, FL_FENTRY, false },    \
+	{                                                                 \
+		"kprobe_" #fn, #fn, TRACER_ROLE_RELEASE, FL_KPROBE, false \
+	}
+
+static const struct prog_def prog_defs[] = {
+	{ "tp_sys_enter", "sys_enter", TRACER_ROLE_WAY_IN, FL_TP_BTF, true },
+	{ "tp_sys_exit", "sys_exit", TRACER_ROLE_WAY_IN, FL_TP_BTF, true },
+	{ "raw_sys_enter", "sys_enter", TRACER_ROLE_WAY_IN, FL_RAW_TP, true },
+	{ "raw_sys_exit", "sys_exit", TRACER_ROLE_WAY_IN, FL_RAW_TP, true },
+	HANDLER(vfio_fops_unl_ioctl, true),
+	HANDLER(vfio_group_fops_unl_ioctl, true),
+	HANDLER(vfio_device_fops_unl_ioctl, true),
+	HANDLER(iommufd_fops_ioctl, false),
+	RELEASE(vfio_fops_release),
+	RELEASE(vfio_group_fops_release),
+	RELEASE(vfio_device_fops_release),
+	RELEASE(iommufd_fops_release),
+	{ "fentry_iova_bitmap_set", "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_FENTRY },
+	{ "kprobe_iova_bitmap_set", "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_KPROBE },
+	{ "fexit_vfio_pin_pages_remote", "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	  FL_FENTRY },
+	{ "kretprobe_vfio_pin_pages_remote", "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	  FL_KPROBE },
+	{ "fexit_vfio_unpin_pages_remote", "vfio_unpin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	  FL_FENTRY },
+	{ "kretprobe_vfio_unpin_pages_remote", "vfio_unpin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	  FL_KPROBE },
+};
+
+#define NPROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
+
+static const char *const map_names[TRACER_MAPS] = {
+	[TRACER_MAP_FILES] = "files",
+	[TRACER_MAP_CONTAINERS] = "containers",
+	[TRACER_MAP_MAPPINGS] = "mappings",
+	[TRACER_MAP_SESSIONS] = "sessions",
+	[TRACER_MAP_HISTS] = "hists",
+	[TRACER_MAP_ERRORS] = "errors",
+	[TRACER_MAP_LOST] = "lost",
+	[TRACER_MAP_KSTATS] = "kstats",
+	[TRACER_MAP_INFLIGHT] = "inflight_slots",
+};
+
+struct tracer {
+	struct tracer_bpf *skel;
+	struct bpf_link *links[NPROGS];
+	struct ring_buffer *rb;
+	int map_fds[TRACER_MAPS];
+	bool own_fds; /* map fds from bpf_obj_get, closed by us */
+	const char *mode;
+	char reason[512];
+	struct tracer_prog_status progs[NPROGS];
+	int nprogs;
+	char pin_dir[256];
+	tracer_event_fn cb;
+	void *cb_ctx;
+	int cb_count;
+};
+
+/* ---- what the kernel has ---- */
+
+struct btf_set {
+	struct btf *vmlinux;
+	struct btf *mods[64];
+	int nmods;
+};
+
+static void btf_set_load(struct btf_set *s)
+{
+	struct dirent *de;
+	DIR *d;
+
+	memset(s, 0, sizeof(*s));
+	s->vmlinux = btf__load_vmlinux_btf();
+	if (!s->vmlinux)
+		return;
+	d = opendir("/sys/kernel/btf");
+	if (!d)
+		return;
+	while ((de = readdir(d)) && s->nmods < 64) {
+		char path[300];
+		struct btf *b;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "vmlinux"))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
+		b = btf__parse_split(path, s->vmlinux);
+		if (b)
+			s->mods[s->nmods++] = b;
+	}
+	closedir(d);
+}
+
+static void btf_set_free(struct btf_set *s)
+{
+	for (int i = 0; i < s->nmods; i++)
+		btf__free(s->mods[i]);
+	btf__free(s->vmlinux);
+}
+
+static bool btf_set_has_func(const struct btf_set *s, const char *fn)
+{
+	if (!s->vmlinux)
+		return false;
+	if (btf__find_by_name_kind(s->vmlinux, fn, BTF_KIND_FUNC) > 0)
+		return true;
+	for (int i = 0; i < s->nmods; i++)
+		if (btf__find_by_name_kind(s->mods[i], fn, BTF_KIND_FUNC) > 0)
+			return true;
+	return false;
+}
+
+/* Is @fn a text symbol in /proc/kallsyms (a kprobe target candidate)? */
+static bool kallsyms_has(const char *fn)
+{
+	char line[512], sym[256], type;
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %c %255s", &type, sym) != 2)
+			continue;
+		found = (type == 't' || type == 'T') && !strcmp(sym, fn);
+	}
+	fclose(f);
+	return found;
+}
+
+struct kernel_view {
+	struct btf_set btf;
+	bool btf_has[NPROGS];
+	bool sym_has[NPROGS];
+};
+
+static void kernel_view_load(struct kernel_view *kv)
+{
+	btf_set_load(&kv->btf);
+	for (size_t i = 0; i < NPROGS; i++) {
+		const struct prog_def *d = &prog_defs[i];
+
+		if (d->flavor == FL_FENTRY)
+			kv->btf_has[i] = btf_set_has_func(&kv->btf, d->target);
+		else if (d->flavor == FL_KPROBE)
+			kv->sym_has[i] = kallsyms_has(d->target);
+	}
+}
+
+/* ---- one attempt at one mode ---- */
+
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static char buf[65536];
+	char *line, *save = NULL;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	/* verifier logs arrive as one multi-line message */
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		pr_debug("libbpf: %s", line);
+	return 0;
+}
+
+static enum flavor way_in_flavor(enum mode_id m)
+{
+	static const enum flavor f[MODES] = { FL_FENTRY, FL_KPROBE, FL_TP_BTF, FL_RAW_TP };
+
+	return f[m];
+}
+
+/* Which flavor the optional hooks use in mode @m: the handler modes' own; the syscall modes
+ * use kprobes (fentry may be refused by the very kernel that sent us to the syscall level). */
+static enum flavor hook_flavor(enum mode_id m)
+{
+	return m == MODE_FENTRY ? FL_FENTRY : FL_KPROBE;
+}
+
+static bool target_present(const struct kernel_view *kv, size_t i)
+{
+	const struct prog_def *d = &prog_defs[i];
+
+	if (d->flavor == FL_FENTRY)
+		return kv->btf_has[i];
+	if (d->flavor == FL_KPROBE)
+		return kv->sym_has[i];
+	return true;
+}
+
+static void status_set(struct tracer *t, size_t i, bool attached, int err, const char *why)
+{
+	struct tracer_prog_status *p = &t->progs[t->nprogs++];
+
+	snprintf(p->name, sizeof(p->name), "%s", prog_defs[i].name);
+	snprintf(p->target, sizeof(p->target), "%s", prog_defs[i].target);
+	p->role = prog_defs[i].role;
+	p->attached = attached;
+	p->err = err;
+	snprintf(p->why, sizeof(p->why), "%s", why);
+}
+
+static void append_reason(struct tracer *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void append_reason(struct tracer *t, const char *fmt, ...)
+{
+	size_t len = strlen(t->reason);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->reason + len, sizeof(t->reason) - len, fmt, ap);
+	va_end(ap);
+}
+
+static void destroy_attempt(struct tracer *t)
+{
+	for (size_t i = 0; i < NPROGS; i++) {
+		bpf_link__destroy(t->links[i]);
+		t->links[i] = NULL;
+	}
+	tracer_bpf__destroy(t->skel);
+	t->skel = NULL;
+	t->nprogs = 0;
+}
+
+/*
+ * Try mode @m: want[] says which programs to load. Required programs must load and attach;
+ * optional ones that fail to attach are reported and the rest keeps running.
+ */
+static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_id m,
+		    const bool *want)
+{
+	struct bpf_program *prog;
+	int err;
+
+	t->skel = tracer_bpf__open();
+	if (!t->skel)
+		return -errno;
+	t->skel->rodata->test_hook = opts->test_hook;
+	t->skel->rodata->emit_events = !opts->no_events;
+	if (opts->max_mappings)
+		bpf_map__set_max_entries(t->skel->maps.mappings, opts->max_mappings);
+	bpf_object__for_each_program(prog, t->skel->obj)
+	{
+		bool on = false;
+
+		for (size_t i = 0; i < NPROGS; i++)
+			if (!strcmp(bpf_program__name(prog), prog_defs[i].name))
+				on = want[i];
+		bpf_program__set_autoload(prog, on);
+	}
+	err = tracer_bpf__load(t->skel);
+	if (err)
+		return err;
+	for (size_t i = 0; i < NPROGS; i++) {
+		const struct prog_def *d = &prog_defs[i];
+		char why[96];
+
+		if (!want[i])
+			continue;
+		prog = bpf_object__find_program_by_name(t->skel->obj, d->name);
+		t->links[i] = prog ? bpf_program__attach(prog) : NULL;
+		if (t->links[i]) {
+			status_set(t, i, true, 0, "attached");
+			continue;
+		}
+		err = prog ? -errno : -ENOENT;
+		snprintf(why, sizeof(why), "failed to attach: %s", strerror(-err));
+		status_set(t, i, false, err, why);
+		if (d->required || (opts->strict && d->role != TRACER_ROLE_RELEASE))
+			return err;
+		pr_warn("failed to attach %s to %s: %s", d->name, d->target, strerror(-err));
+	}
+	return 0;
+}
+
+static bool choose_programs(struct tracer *t, const struct kernel_view *kv,
+			    const struct tracer_opts *opts, enum mode_id m, bool hooks, bool *want)
+{
+	enum flavor way = way_in_flavor(m), hook = hook_flavor(m);
+
+	for (size_t i = 0; i < NPROGS; i++) {
+		const struct prog_def *d = &prog_defs[i];
+
+		want[i] = false;
+		if (d->role == TRACER_ROLE_WAY_IN || d->role == TRACER_ROLE_RELEASE) {
+			if (d->flavor != way)
+				continue;
+			if (target_present(kv, i)) {
+				want[i] = true;
+			} else if (d->required) {
+				append_reason(t, "%s: %s not found in %s; ", mode_names[m],
+					      d->target,
+					      way == FL_FENTRY ? "kernel BTF" : "kallsyms");
+				return false;
+			}
+		} else if (hooks && d->flavor == hook) {
+			/* a missing optional target is switched off before load (6.12 refuses
+			 * the whole skeleton otherwise, test-device.md §6.7) */
+			want[i] = target_present(kv, i);
+		}
+	}
+	return true;
+}
+
+static void record_skipped_hooks(struct tracer *t, const struct kernel_view *kv, enum mode_id m,
+				 const bool *want, bool hooks_refused)
+{
+	enum flavor hook = hook_flavor(m);
+
+	for (size_t i = 0; i < NPROGS; i++) {
+		const struct prog_def *d = &prog_defs[i];
+
+		if (d->role != TRACER_ROLE_KERNEL_HOOK || d->flavor != hook || want[i])
+			continue;
+		status_set(t, i, false, hooks_refused ? -EINVAL : -ENOENT,
+			   hooks_refused	 ? "refused at load (kernel hooks switched off)" :
+			   target_present(kv, i) ? "disabled" :
+						   "target not in this kernel");
+	}
+}
+
+int tracer__new(const struct tracer_opts *opts, struct tracer **out)
+{
+	struct tracer_opts def = { .sz = sizeof(def) };
+	libbpf_print_fn_t old_print;
+	struct kernel_view kv;
+	struct tracer *t;
+	int err = -ENOENT;
+
+	if (!opts)
+		opts = &def;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (int i = 0; i < TRACER_MAPS; i++)
+		t->map_fds[i] = -1;
+	old_print = libbpf_set_print(libbpf_to_log);
+	kernel_view_load(&kv);
+	for (int m = 0; m < MODES; m++) {
+		bool want[NPROGS], hooks = !opts->no_kernel_hooks;
+
+		if (opts->mode && strcmp(opts->mode, mode_names[m]))
+			continue;
+		if (!choose_programs(t, &kv, opts, m, hooks, want))
+			continue;
+		err = try_mode(t, opts, m, want);
+		if (err && hooks && !opts->strict) {
+			/* an optional hook may sink the load: retry without them */
+			destroy_attempt(t);
+			hooks = false;
+			choose_programs(t, &kv, opts, m, false, want);
+			err = try_mode(t, opts, m, want);
+			if (!err)
+				append_reason(t, "kernel hooks refused at load; ");
+		}
+		if (err) {
+			append_reason(t, "%s: %s; ", mode_names[m], strerror(-err));
+			destroy_attempt(t);
+			continue;
+		}
+		record_skipped_hooks(t, &kv, m, want, !hooks && !opts->no_kernel_hooks);
+		t->mode = mode_names[m];
+		append_reason(t, "%s",
+			      m <= MODE_KPROBE ?
+				      "using the VFIO file handlers: only VFIO files pay" :
+				      "using syscall-level tracing of ioctls of type ';'");
+		break;
+	}
+	btf_set_free(&kv.btf);
+	libbpf_set_print(old_print);
+	if (!t->mode) {
+		pr_err("failed to attach the tracer: %s(%s)", t->reason, strerror(-err));
+		free(t);
+		return err ? err : -ENOENT;
+	}
+	for (int i = 0; i < TRACER_MAPS; i++)
+		t->map_fds[i] = bpf_object__find_map_fd_by_name(t->skel->obj, map_names[i]);
+	*out = t;
+	return 0;
+}
+
+static int bpffs_ready(const char *dir)
+{
+	struct statfs st;
+	char parent[256];
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (statfs(parent, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", parent, "bpf", 0, "mode=0700")) {
+		int err = -errno;
+
+		pr_err("failed to mount bpffs on %s: %s", parent, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int tracer__pin(struct tracer *t, const char *dir)
+{
+	char path[320];
+	int err;
+
+	if (!t->skel)
+		return -EINVAL;
+	err = bpffs_ready(dir);
+	if (err)
+		return err;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s", dir, map_names[0]);
+	if (access(path, F_OK) == 0)
+		return -EEXIST;
+	snprintf(t->pin_dir, sizeof(t->pin_dir), "%s", dir);
+	for (int i = 0; i < TRACER_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		if (bpf_obj_pin(t->map_fds[i], path)) {
+			err = -errno;
+			pr_err("failed to pin map %s: %s", path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void unpin(struct tracer *t)
+{
+	char path[320];
+
+	if (!t->pin_dir[0])
+		return;
+	for (int i = 0; i < TRACER_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", t->pin_dir, map_names[i]);
+		unlink(path);
+	}
+	rmdir(t->pin_dir);
+}
+
+int tracer__open_pinned(const char *dir, struct tracer **out)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	char path[320];
+
+	if (!t)
+		return -ENOMEM;
+	t->own_fds = true;
+	t->mode = "pinned";
+	snprintf(t->reason, sizeof(t->reason), "reading the maps a running tracer pinned in %s",
+		 dir);
+	for (int i = 0; i < TRACER_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		t->map_fds[i] = bpf_obj_get(path);
+		if (t->map_fds[i] < 0) {
+			int err = -errno;
+
+			tracer__free(t);
+			return err;
+		}
+	}
+	*out = t;
+	return 0;
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	unpin(t);
+	if (t->own_fds)
+		for (int i = 0; i < TRACER_MAPS; i++)
+			if (t->map_fds[i] >= 0)
+				close(t->map_fds[i]);
+	destroy_attempt(t);
+	free(t);
+}
+
+const char *tracer__mode(const struct tracer *t)
+{
+	return t->mode;
+}
+
+const char *tracer__reason(const struct tracer *t)
+{
+	return t->reason;
+}
+
+int tracer__programs(const struct tracer *t, const struct tracer_prog_status **progs)
+{
+	*progs = t->progs;
+	return t->nprogs;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	struct vfs_event ev;
+
+	/* a record stops before in[], out[] or ranges[] when those are empty */
+	if (size < offsetof(struct vfs_event, in))
+		return 0;
+	if (size < sizeof(ev)) {
+		memcpy(&ev, data, size);
+		memset((char *)&ev + size, 0, sizeof(ev) - size);
+		data = &ev;
+	}
+	t->cb_count++;
+	return t->cb ? t->cb(t->cb_ctx, data) : 0;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx)
+{
+	int err;
+
+	if (!t->skel)
+		return -EINVAL;
+	if (!t->rb) {
+		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_sample, t, NULL);
+		if (!t->rb)
+			return -errno;
+	}
+	t->cb = fn;
+	t->cb_ctx = ctx;
+	t->cb_count = 0;
+	/* the BPF side wakes us only when the ring fills up: consume after every wait */
+	err = ring_buffer__poll(t->rb, timeout_ms);
+	if (err < 0 && err != -EINTR)
+		return err;
+	err = ring_buffer__consume(t->rb);
+	if (err < 0 && err != -EINTR)
+		return err;
+	return t->cb_count;
+}
+
+int tracer__map_fd(const struct tracer *t, enum tracer_map m)
+{
+	return m < TRACER_MAPS ? t->map_fds[m] : -EINVAL;
+}
+
+int tracer__hist(const struct tracer *t, unsigned int op, struct vfs_hist *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vfs_hist *per;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(t->map_fds[TRACER_MAP_HISTS], &op, per)) {
+		int err = -errno;
+
+		free(per);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++) {
+		for (int k = 0; k < VFS_HIST_SLOTS; k++)
+			out->slots[k] += per[c].slots[k];
+		out->sum += per[c].sum;
+		out->count += per[c].count;
+	}
+	free(per);
+	return 0;
+}
+
+int tracer__errors(const struct tracer *t,
+		   int (*fn)(void *ctx, unsigned int op, unsigned int err, uint64_t count),
+		   void *ctx)
+{
+	int fd = t->map_fds[TRACER_MAP_ERRORS];
+	struct vfs_err_key key, next;
+	void *prev = NULL;
+	uint64_t count;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &count))
+			continue;
+		if (fn(ctx, key.op, key.err, count))
+			break;
+	}
+	return 0;
+}
+
+static int sum_percpu_u64(int fd, unsigned int n, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *per;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, per))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += per[c];
+	}
+	free(per);
+	return 0;
+}
+
+int tracer__lost(const struct tracer *t, uint64_t out[VFS_LOST_REASONS])
+{
+	return sum_percpu_u64(t->map_fds[TRACER_MAP_LOST], VFS_LOST_REASONS, out);
+}
+
+uint64_t tracer__lost_total(const struct tracer *t)
+{
+	uint64_t v[VFS_LOST_REASONS], sum = 0;
+
+	if (tracer__lost(t, v))
+		return 0;
+	for (int i = 0; i < VFS_LOST_REASONS; i++)
+		sum += v[i];
+	return sum;
+}
+
+int tracer__kstats(const struct tracer *t, uint64_t out[VFS_KSTATS])
+{
+	return sum_percpu_u64(t->map_fds[TRACER_MAP_KSTATS], VFS_KSTATS, out);
+}
+
+uint64_t tracer_hist_slot_upper_ns(unsigned int k)
+{
+	if (k >= VFS_HIST_SLOTS - 1)
+		return UINT64_MAX;
+	return 1ULL << k;
+}

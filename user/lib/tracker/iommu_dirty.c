@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/* IOMMU dirty tracking: type1 VFIO_IOMMU_DIRTY_PAGES and iommufd HWPT dirty tracking. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "vfioscope/common/bitmap.h"
+#include "vfioscope/tracker/iommu_dirty.h"
+#include "vfioscope/tracker/vfio.h"
+
+#define MAX_HWPTS 16
+
+static int xioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? (errno ? -errno : -EIO) : 0;
+}
+
+int iommu_dirty_probe(struct vfio_container *c, uint64_t page_size, uint64_t max_map_bytes,
+		      char *why, size_t len)
+{
+	struct vfio_iommu_info info;
+	int err;
+
+	err = vfio_container__info(c, &info);
+	if (err) {
+		snprintf(why, len, "cannot read the IOMMU info: %s", strerror(-err));
+		return err;
+	}
+	if (vfio_container__backend(c) == VFIO_BACKEND_IOMMUFD) {
+		if (!info.hw_dirty) {
+			snprintf(why, len,
+				 "the IOMMU offers no dirty tracking "
+				 "(IOMMU_HW_CAP_DIRTY_TRACKING unset on a device)");
+			return -EOPNOTSUPP;
+		}
+		return 0;
+	}
+	if (!info.has_migration) {
+		snprintf(why, len, "the type1 container has no MIGRATION capability");
+		return -EOPNOTSUPP;
+	}
+	if (!(info.mig_pgsize_bitmap & page_size)) {
+		snprintf(why, len, "page size %llu not in the dirty page sizes 0x%llx",
+			 (unsigned long long)page_size, (unsigned long long)info.mig_pgsize_bitmap);
+		return -EINVAL;
+	}
+	if (bitmap_bytes_for_pages(max_map_bytes / page_size) > info.max_dirty_bitmap_size) {
+		snprintf(why, len,
+			 "a mapping of %llu bytes needs a bitmap larger than the type1 "
+			 "cap of %llu bytes (%llu GiB of IOVA per query)",
+			 (unsigned long long)max_map_bytes,
+			 (unsigned long long)info.max_dirty_bitmap_size,
+			 (unsigned long long)(info.max_dirty_bitmap_size * 8 * page_size >> 30));
+		return -E2BIG;
+	}
+	return 0;
+}
+
+static int type1_dirty(struct vfio_container *c, uint32_t flag)
+{
+	struct vfio_iommu_type1_dirty_bitmap d = { .argsz = sizeof(d), .flags = flag };
+
+	return xioctl(vfio_container__fd(c), VFIO_IOMMU_DIRTY_PAGES, &d);
+}
+
+static int hwpt_set(struct vfio_container *c, uint32_t hwpt, bool enable)
+{
+	struct iommu_hwpt_set_dirty_tracking s = {
+		.size = sizeof(s),
+		.flags = enable ? IOMMU_HWPT_DIRTY_TRACKING_ENABLE : 0,
+		.hwpt_id = hwpt,
+	};
+
+	return xioctl(vfio_container__fd(c), IOMMU_HWPT_SET_DIRTY_TRACKING, &s);
+}
+
+int iommu_dirty_start(struct vfio_container *c)
+{
+	uint32_t ids[MAX_HWPTS];
+	size_t n;
+	int err;
+
+	if (vfio_container__backend(c) == VFIO_BACKEND_TYPE1)
+		return type1_dirty(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+	n = vfio_container__hwpts(c, ids, MAX_HWPTS);
+	if (!n)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < n; i++) {
+		err = hwpt_set(c, ids[i], true);
+		if (err) {
+			/* roll back the HWPTs already enabled, as QEMU does */
+			while (i--)
+				hwpt_set(c, ids[i], false);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int iommu_dirty_stop(struct vfio_container *c)
+{
+	uint32_t ids[MAX_HWPTS];
+	int err = 0, e;
+	size_t n;
+
+	if (vfio_container__backend(c) == VFIO_BACKEND_TYPE1)
+		return type1_dirty(c, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+	n = vfio_container__hwpts(c, ids, MAX_HWPTS);
+	for (size_t i = 0; i < n; i++) {
+		e = hwpt_set(c, ids[i], false);
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
+int iommu_dirty_report(struct vfio_container *c, uint64_t iova, uint64_t length, uint64_t page_size,
+		       uint64_t *bitmap)
+{
+	uint32_t ids[MAX_HWPTS];
+	uint64_t end;
+	size_t n;
+	int err;
+
+	if (!length)
+		return 0;
+	if (__builtin_add_overflow(iova, length - 1, &end))
+		return -EOVERFLOW;
+	if (vfio_container__backend(c) == VFIO_BACKEND_TYPE1) {
+		struct {
+			struct vfio_iommu_type1_dirty_bitmap d;
+			struct vfio_iommu_type1_dirty_bitmap_get g;
+		} __attribute__((packed, aligned(8))) arg = {};
+
+		arg.d.argsz = sizeof(arg);
+		arg.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+		arg.g.iova = iova;
+		arg.g.size = length;
+		arg.g.bitmap.pgsize = page_size;
+		arg.g.bitmap.size = bitmap_bytes_for_pages(length / page_size);
+		arg.g.bitmap.data = (__u64 *)bitmap;
+		return xioctl(vfio_container__fd(c), VFIO_IOMMU_DIRTY_PAGES, &arg);
+	}
+	n = vfio_container__hwpts(c, ids, MAX_HWPTS);
+	for (size_t i = 0; i < n; i++) {
+		struct iommu_hwpt_get_dirty_bitmap g = {
+			.size = sizeof(g),
+			.hwpt_id = ids[i],
+			.iova = iova,
+			.length = length,
+			.page_size = page_size,
+			.data = (uintptr_t)bitmap,
+		};
+
+		err = xioctl(vfio_container__fd(c), IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+		if (err)
+			return err;
+	}
+	return 0;
+}
