@@ -32,6 +32,10 @@ struct tracer_opts {
 	bool no_events;
 	/* mappings map size (0: 16384) */
 	unsigned int max_mappings;
+	/* only calls of this process (tgid; 0: every process) */
+	int pid;
+	/* only calls of threads with this exact comm (NULL: any) */
+	const char *comm;
 };
 
 enum tracer_prog_role {
