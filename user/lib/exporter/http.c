@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "vfioscope/exporter/http.h"
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/log.h"
 #include "vfioscope/exporter/metrics.h"
 #include "vfioscope/exporter/vfio_metrics.h"
@@ -114,14 +115,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	pr_debug("http: %s", msg);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void count_request(struct http_server *srv, const char *handler, unsigned int code)
 {
 	char c[8];
@@ -218,18 +211,14 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	enum metrics_format fmt = metrics_negotiate(accept);
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	double t0 = now_s();
+	double t0 = clock_mono_s();
 	bool gzip;
 	size_t len;
 	char *body;
 	int err;
 
 	if (srv->o.vm) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		metric_series__set(metric_family__with(srv->o.vm->time),
-				   ts.tv_sec + ts.tv_nsec * 1e-9);
+		metric_series__set(metric_family__with(srv->o.vm->time), clock_real_ns() / 1e9);
 	}
 	err = metrics_registry__render(srv->o.reg, fmt, &body, &len);
 	if (err) {
@@ -266,7 +255,8 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 	count_request(srv, "metrics", MHD_HTTP_OK);
 	if (srv->o.vm) {
 		metric_series__inc(metric_family__with(srv->o.vm->scrapes, format_label(fmt)));
-		metric_series__set(metric_family__with(srv->o.vm->scrape_duration), now_s() - t0);
+		metric_series__set(metric_family__with(srv->o.vm->scrape_duration),
+				   clock_mono_s() - t0);
 	}
 	return ret;
 }

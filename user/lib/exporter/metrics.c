@@ -19,7 +19,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/log.h"
+#include "vfioscope/common/strbuf.h"
 #include "vfioscope/exporter/metrics.h"
 
 #define MAX_FAMILIES   256
@@ -950,74 +952,9 @@ enum metrics_format metrics_negotiate(const char *accept)
 
 /* ---- rendering ---- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_reserve(struct sbuf *b, size_t n)
-{
-	char *np;
-	size_t cap;
-
-	if (b->oom || b->len + n + 1 <= b->cap)
-		return;
-	cap = b->cap ? b->cap : 16384;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	np = realloc(b->p, cap);
-	if (!np) {
-		b->oom = true;
-		return;
-	}
-	b->p = np;
-	b->cap = cap;
-}
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	sb_reserve(b, n);
-	if (b->oom)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	sb_reserve(b, 256);
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		sb_reserve(b, n);
-		if (b->oom)
-			return;
-		va_start(ap, fmt);
-		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += n;
-}
-
 /* Label values escape \, " and newline (both formats); HELP escapes \ and newline, and in
  * OpenMetrics also ". */
-static void sb_escaped(struct sbuf *b, const char *s, bool quote)
+static void sb_escaped(struct strbuf *b, const char *s, bool quote)
 {
 	const char *run = s;
 
@@ -1031,48 +968,48 @@ static void sb_escaped(struct sbuf *b, const char *s, bool quote)
 		else if (*s == '"' && quote)
 			rep = "\\\"";
 		if (rep) {
-			sb_put(b, run, s - run);
-			sb_puts(b, rep);
+			strbuf_mem(b, run, s - run);
+			strbuf_str(b, rep);
 			run = s + 1;
 		}
 	}
-	sb_put(b, run, s - run);
+	strbuf_mem(b, run, s - run);
 }
 
-static void sb_labels(struct sbuf *b, const struct metric_family *f, const struct series_copy *c,
+static void sb_labels(struct strbuf *b, const struct metric_family *f, const struct series_copy *c,
 		      const char *le)
 {
 	if (!f->nlabels && !le)
 		return;
-	sb_puts(b, "{");
+	strbuf_str(b, "{");
 	for (int i = 0; i < f->nlabels; i++) {
 		if (i)
-			sb_puts(b, ",");
-		sb_puts(b, f->d.labels[i]);
-		sb_puts(b, "=\"");
+			strbuf_str(b, ",");
+		strbuf_str(b, f->d.labels[i]);
+		strbuf_str(b, "=\"");
 		sb_escaped(b, c->values[i], true);
-		sb_puts(b, "\"");
+		strbuf_str(b, "\"");
 	}
 	if (le) {
-		sb_puts(b, f->nlabels ? ",le=\"" : "le=\"");
-		sb_puts(b, le);
-		sb_puts(b, "\"");
+		strbuf_str(b, f->nlabels ? ",le=\"" : "le=\"");
+		strbuf_str(b, le);
+		strbuf_str(b, "\"");
 	}
-	sb_puts(b, "}");
+	strbuf_str(b, "}");
 }
 
-static void render_sample(struct sbuf *b, const struct metric_family *f, const char *suffix,
+static void render_sample(struct strbuf *b, const struct metric_family *f, const char *suffix,
 			  const struct series_copy *c, const char *le, double v)
 {
 	char num[40];
 
-	sb_puts(b, f->d.name);
-	sb_puts(b, suffix);
+	strbuf_str(b, f->d.name);
+	strbuf_str(b, suffix);
 	sb_labels(b, f, c, le);
 	format_value(num, sizeof(num), v);
-	sb_puts(b, " ");
-	sb_puts(b, num);
-	sb_puts(b, "\n");
+	strbuf_str(b, " ");
+	strbuf_str(b, num);
+	strbuf_str(b, "\n");
 }
 
 static const char *type_name(enum metric_type t, bool om)
@@ -1089,7 +1026,7 @@ static const char *type_name(enum metric_type t, bool om)
 	}
 }
 
-static void render_family(struct sbuf *b, struct metric_family *f, bool om)
+static void render_family(struct strbuf *b, struct metric_family *f, bool om)
 {
 	int n = atomic_load_explicit(&f->nslots, memory_order_acquire);
 	const char *fname = om ? f->om_name : f->d.name;
@@ -1101,9 +1038,9 @@ static void render_family(struct sbuf *b, struct metric_family *f, bool om)
 		if (c.state != SLOT_LIVE)
 			continue;
 		if (!header) {
-			sb_printf(b, "# HELP %s ", fname);
+			strbuf_printf(b, "# HELP %s ", fname);
 			sb_escaped(b, f->d.help, om);
-			sb_printf(b, "\n# TYPE %s %s\n", fname, type_name(f->d.type, om));
+			strbuf_printf(b, "\n# TYPE %s %s\n", fname, type_name(f->d.type, om));
 			header = true;
 		}
 		if (f->d.type != METRIC_HISTOGRAM) {
@@ -1123,23 +1060,15 @@ static void render_family(struct sbuf *b, struct metric_family *f, bool om)
 	}
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void metrics_registry__collect(struct metrics_registry *reg)
 {
 	pthread_mutex_lock(&reg->collect_lock);
 	for (int i = 0; i < reg->ncols; i++) {
 		struct collector *c = &reg->cols[i];
-		double t0 = now_s();
+		double t0 = clock_mono_s();
 		int err = c->fn(reg, c->ctx);
 
-		metric_series__set(c->dur, now_s() - t0);
+		metric_series__set(c->dur, clock_mono_s() - t0);
 		metric_series__set(c->ok, err ? 0 : 1);
 		if (err)
 			pr_warn("failed to collect %s metrics: %s", c->name, strerror(-err));
@@ -1151,46 +1080,44 @@ int metrics_registry__render(struct metrics_registry *reg, enum metrics_format f
 			     size_t *len)
 {
 	bool om = fmt != METRICS_FORMAT_TEXT;
-	struct sbuf b = {};
+	struct strbuf b = strbuf_heap(0);
 	int n;
 
 	metrics_registry__collect(reg);
-	sb_reserve(&b, 0);
 	n = atomic_load_explicit(&reg->nfams, memory_order_acquire);
 	for (int i = 0; i < n; i++)
 		render_family(&b, reg->fams[i], om);
 	if (om)
-		sb_puts(&b, "# EOF\n");
+		strbuf_str(&b, "# EOF\n");
 	if (b.oom) {
-		free(b.p);
+		free(b.buf);
 		return -ENOMEM;
 	}
-	*out = b.p;
+	*out = b.buf;
 	if (len)
-		*len = b.len;
+		*len = b.n;
 	return 0;
 }
 
 int metrics_registry__list(struct metrics_registry *reg, char **out, size_t *len)
 {
-	struct sbuf b = {};
+	struct strbuf b = strbuf_heap(0);
 	int n = atomic_load_explicit(&reg->nfams, memory_order_acquire);
 
-	sb_reserve(&b, 0);
 	for (int i = 0; i < n; i++) {
 		struct metric_family *f = reg->fams[i];
 
-		sb_printf(&b, "%s %s", f->d.name, type_name(f->d.type, true));
+		strbuf_printf(&b, "%s %s", f->d.name, type_name(f->d.type, true));
 		for (int l = 0; l < f->nlabels; l++)
-			sb_printf(&b, "%s%s", l ? "," : " ", f->d.labels[l]);
-		sb_puts(&b, "\n");
+			strbuf_printf(&b, "%s%s", l ? "," : " ", f->d.labels[l]);
+		strbuf_str(&b, "\n");
 	}
 	if (b.oom) {
-		free(b.p);
+		free(b.buf);
 		return -ENOMEM;
 	}
-	*out = b.p;
+	*out = b.buf;
 	if (len)
-		*len = b.len;
+		*len = b.n;
 	return 0;
 }

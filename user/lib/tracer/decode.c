@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vfioscope/common/strbuf.h"
 #include "vfioscope/tracer/decode.h"
 
 static const char *const op_names[VFS_OPS] = {
@@ -293,174 +294,8 @@ static const char *iommu_type_name(uint64_t v)
 	return NULL;
 }
 
-/*
- * A bounded appender with snprintf's contract: n counts what the whole text needs, and the
- * buffer always ends in a NUL. The fields of a trace line are formatted without printf, which
- * took ~8,400 instructions per line; printf is kept for the rare parts (sb_printf).
- */
-struct sbuf {
-	char *buf;
-	size_t len;
-	int n;
-};
-
-static struct sbuf sb_init(char *buf, size_t len)
-{
-	if (len)
-		buf[0] = '\0';
-	return (struct sbuf){ buf, len, 0 };
-}
-
-/* what does not fit: as much as fits, and the count */
-static void sb_mem_cut(struct sbuf *s, const char *p, size_t k)
-{
-	if (s->len && (size_t)s->n < s->len - 1) {
-		size_t room = s->len - 1 - s->n;
-
-		memcpy(s->buf + s->n, p, room);
-		s->buf[s->len - 1] = '\0';
-	}
-	s->n += k;
-}
-
-/* inline, so that a literal's copy is a few moves */
-static inline void sb_mem(struct sbuf *s, const char *p, size_t k)
-{
-	if (__builtin_expect((size_t)s->n + k < s->len, 1)) {
-		memcpy(s->buf + s->n, p, k);
-		s->n += k;
-		s->buf[s->n] = '\0';
-	} else {
-		sb_mem_cut(s, p, k);
-	}
-}
-
-static void sb_str(struct sbuf *s, const char *p)
-{
-	sb_mem(s, p, strlen(p));
-}
-
-#define sb_lit(s, lit) sb_mem((s), (lit), sizeof(lit) - 1)
-
-/* @k bytes of @p, then spaces up to @width (printf's %-WIDTH.Ks) */
-static void sb_pad(struct sbuf *s, const char *p, size_t k, size_t width)
-{
-	size_t total = k < width ? width : k;
-
-	if ((size_t)s->n + total < s->len) {
-		memcpy(s->buf + s->n, p, k);
-		if (total > k)
-			memset(s->buf + s->n + k, ' ', total - k);
-		s->n += total;
-		s->buf[s->n] = '\0';
-		return;
-	}
-	sb_mem(s, p, k);
-	for (; k < width; k++)
-		sb_mem(s, " ", 1);
-}
-
-/* decimal, at least @digits digits (zero-padded), left-aligned in @width: in place when it fits,
- * two digits a step (printf took a third of a trace line's time) */
-static void sb_udec(struct sbuf *s, uint64_t v, size_t digits, size_t width)
-{
-#define TEN(d) d "0" d "1" d "2" d "3" d "4" d "5" d "6" d "7" d "8" d "9"
-	static const char pairs[] = TEN("0") TEN("1") TEN("2") TEN("3") TEN("4") TEN("5") TEN("6")
-		TEN("7") TEN("8") TEN("9");
-#undef TEN
-	static const uint64_t pow10[] = { 1ULL,
-					  10ULL,
-					  100ULL,
-					  1000ULL,
-					  10000ULL,
-					  100000ULL,
-					  1000000ULL,
-					  10000000ULL,
-					  100000000ULL,
-					  1000000000ULL,
-					  10000000000ULL,
-					  100000000000ULL,
-					  1000000000000ULL,
-					  10000000000000ULL,
-					  100000000000000ULL,
-					  1000000000000000ULL,
-					  10000000000000000ULL,
-					  100000000000000000ULL,
-					  1000000000000000000ULL,
-					  10000000000000000000ULL };
-	char t[24], *end;
-	size_t nd = 1, total;
-
-	while (nd < 20 && v >= pow10[nd])
-		nd++;
-	if (nd < digits)
-		nd = digits < sizeof(t) ? digits : sizeof(t);
-	total = nd > width ? nd : width;
-	end = (size_t)s->n + total < s->len ? s->buf + s->n + nd : t + nd;
-	for (char *d = end; d > end - nd;) { /* v never has more than nd digits */
-		if (v >= 10) {
-			d -= 2;
-			memcpy(d, pairs + 2 * (v % 100), 2);
-			v /= 100;
-		} else {
-			*--d = '0' + v;
-			v = 0;
-		}
-	}
-	if (end == t + nd) { /* does not fit: sb_pad cuts it */
-		sb_pad(s, t, nd, width);
-		return;
-	}
-	if (total > nd)
-		memset(end, ' ', total - nd);
-	s->n += total;
-	s->buf[s->n] = '\0';
-}
-
-static void sb_u64(struct sbuf *s, uint64_t v)
-{
-	sb_udec(s, v, 1, 0);
-}
-
-static void sb_s64(struct sbuf *s, int64_t v)
-{
-	if (v < 0) {
-		sb_mem(s, "-", 1);
-		sb_udec(s, -(uint64_t)v, 1, 0);
-	} else {
-		sb_udec(s, v, 1, 0);
-	}
-}
-
-static void sb_hex(struct sbuf *s, uint64_t v)
-{
-	char t[18];
-	int i = sizeof(t);
-
-	do {
-		t[--i] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	t[--i] = 'x';
-	t[--i] = '0';
-	sb_mem(s, t + i, sizeof(t) - i);
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	size_t room = (size_t)s->n < s->len ? s->len - s->n : 0;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(room ? s->buf + s->n : NULL, room, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		s->n += k;
-}
-
 /* The value of field @f, appended. */
-static void field_sb(const struct vfs_event *ev, const struct field *f, struct sbuf *s)
+static void field_sb(const struct vfs_event *ev, const struct field *f, struct strbuf *s)
 {
 	const uint8_t *b = f->out ? ev->out : ev->in;
 	char t[128];
@@ -468,52 +303,52 @@ static void field_sb(const struct vfs_event *ev, const struct field *f, struct s
 
 	switch (f->fmt) {
 	case F_U16:
-		sb_u64(s, get(b, f->off, 2));
+		strbuf_u64(s, get(b, f->off, 2));
 		break;
 	case F_U32:
-		sb_u64(s, get(b, f->off, 4));
+		strbuf_u64(s, get(b, f->off, 4));
 		break;
 	case F_S32:
-		sb_s64(s, (int32_t)get(b, f->off, 4));
+		strbuf_s64(s, (int32_t)get(b, f->off, 4));
 		break;
 	case F_U64:
-		sb_u64(s, get(b, f->off, 8));
+		strbuf_u64(s, get(b, f->off, 8));
 		break;
 	case F_HEX32:
-		sb_hex(s, get(b, f->off, 4));
+		strbuf_hex(s, get(b, f->off, 4));
 		break;
 	case F_HEX64:
-		sb_hex(s, get(b, f->off, 8));
+		strbuf_hex(s, get(b, f->off, 8));
 		break;
 	case F_STR:
-		sb_mem(s, (const char *)b + f->off,
-		       strnlen((const char *)b + f->off, VFS_ARG_BYTES - f->off));
+		strbuf_mem(s, (const char *)b + f->off,
+			   strnlen((const char *)b + f->off, VFS_ARG_BYTES - f->off));
 		break;
 	case F_ARG:
 		name = iommu_type_name(ev->arg);
 		if (name)
-			sb_str(s, name);
+			strbuf_str(s, name);
 		else
-			sb_u64(s, ev->arg);
+			strbuf_u64(s, ev->arg);
 		break;
 	case F_MAP_FLAGS:
 		flags_text(t, sizeof(t), get(b, f->off, 4), map_flags, 0);
-		sb_str(s, t);
+		strbuf_str(s, t);
 		break;
 	case F_UNMAP_FLAGS:
 		flags_text(t, sizeof(t), get(b, f->off, 4), unmap_flags, 0);
-		sb_str(s, t);
+		strbuf_str(s, t);
 		break;
 	case F_FEAT_FLAGS:
 		flags_text(t, sizeof(t), get(b, f->off, 4), feat_flags, VFS_FEATURE_MASK);
-		sb_str(s, t);
+		strbuf_str(s, t);
 		break;
 	case F_IOAS_FLAGS:
 		flags_text(t, sizeof(t), get(b, f->off, 4), ioas_flags, 0);
-		sb_str(s, t);
+		strbuf_str(s, t);
 		break;
 	case F_BITMAP:
-		sb_u64(s, decode_bitmap_bytes(get(b, f->off, 8), get(b, f->off2, 8)));
+		strbuf_u64(s, decode_bitmap_bytes(get(b, f->off, 8), get(b, f->off2, 8)));
 		break;
 	default:
 		break;
@@ -523,7 +358,7 @@ static void field_sb(const struct vfs_event *ev, const struct field *f, struct s
 /* The value of field @f as text. */
 static void field_text(const struct vfs_event *ev, const struct field *f, char *buf, size_t len)
 {
-	struct sbuf s = sb_init(buf, len);
+	struct strbuf s = strbuf_fixed(buf, len);
 
 	field_sb(ev, f, &s);
 }
@@ -573,50 +408,51 @@ static bool args_readable(const struct vfs_event *ev)
 	return !(ev->flags & VFS_EV_ARG_FAULT);
 }
 
-static void ranges_sb(const struct vfs_event *ev, struct sbuf *s)
+static void ranges_sb(const struct vfs_event *ev, struct strbuf *s)
 {
 	unsigned int shown = ev->nr_ranges < VFS_LOG_RANGES ? ev->nr_ranges : VFS_LOG_RANGES;
 
 	if (!(ev->flags & VFS_EV_RANGES))
 		return;
-	sb_lit(s, " [");
+	strbuf_lit(s, " [");
 	for (unsigned int i = 0; i < shown; i++) {
 		if (i)
-			sb_lit(s, " ");
-		sb_hex(s, ev->ranges[2 * i]);
-		sb_lit(s, "+");
-		sb_hex(s, ev->ranges[2 * i + 1]);
+			strbuf_lit(s, " ");
+		strbuf_hex(s, ev->ranges[2 * i]);
+		strbuf_lit(s, "+");
+		strbuf_hex(s, ev->ranges[2 * i + 1]);
 	}
 	if (ev->flags & VFS_EV_RANGES_TRUNC)
-		sb_lit(s, " ...");
-	sb_lit(s, "]");
+		strbuf_lit(s, " ...");
+	strbuf_lit(s, "]");
 }
 
-static void args_sb(const struct vfs_event *ev, struct sbuf *s)
+static void args_sb(const struct vfs_event *ev, struct strbuf *s)
 {
 	const struct field *fields = ev->op < VFS_OPS ? op_fields[ev->op] : op_fields[0];
-	int start = s->n, nout = 0;
+	size_t start = s->n;
+	int nout = 0;
 
 	if (!args_readable(ev)) {
-		sb_lit(s, "arg=");
-		sb_hex(s, ev->arg);
-		sb_lit(s, " (unreadable)");
+		strbuf_lit(s, "arg=");
+		strbuf_hex(s, ev->arg);
+		strbuf_lit(s, " (unreadable)");
 		return;
 	}
 	if (ev->op == VFS_OP_UNKNOWN) {
-		sb_lit(s, "cmd=");
-		sb_hex(s, ev->cmd);
-		sb_lit(s, " arg=");
-		sb_hex(s, ev->arg);
+		strbuf_lit(s, "cmd=");
+		strbuf_hex(s, ev->cmd);
+		strbuf_lit(s, " arg=");
+		strbuf_hex(s, ev->arg);
 		return;
 	}
 	for (int i = 0; i < MAXF && fields[i].name; i++) {
 		if (fields[i].out || !field_present(ev, &fields[i]))
 			continue;
 		if (s->n != start)
-			sb_lit(s, " ");
-		sb_str(s, fields[i].name);
-		sb_lit(s, "=");
+			strbuf_lit(s, " ");
+		strbuf_str(s, fields[i].name);
+		strbuf_lit(s, "=");
 		field_sb(ev, &fields[i], s);
 		if (ev->op == VFS_OP_DMA_LOGGING_START && !strcmp(fields[i].name, "ranges"))
 			ranges_sb(ev, s);
@@ -626,16 +462,16 @@ static void args_sb(const struct vfs_event *ev, struct sbuf *s)
 	for (int i = 0; i < MAXF && fields[i].name; i++) {
 		if (!fields[i].out || !field_present(ev, &fields[i]))
 			continue;
-		sb_str(s, nout++ ? " " : " => ");
-		sb_str(s, fields[i].name);
-		sb_lit(s, "=");
+		strbuf_str(s, nout++ ? " " : " => ");
+		strbuf_str(s, fields[i].name);
+		strbuf_lit(s, "=");
 		field_sb(ev, &fields[i], s);
 	}
 }
 
 int decode_args_text(const struct vfs_event *ev, char *buf, size_t len)
 {
-	struct sbuf s = sb_init(buf, len);
+	struct strbuf s = strbuf_fixed(buf, len);
 
 	args_sb(ev, &s);
 	return s.n;
@@ -710,7 +546,7 @@ static const char *err_name(int64_t ret)
 	return s ? s : "E?";
 }
 
-static void time_sb(const struct vfs_event *ev, int64_t mono_to_real_ns, struct sbuf *s)
+static void time_sb(const struct vfs_event *ev, int64_t mono_to_real_ns, struct strbuf *s)
 {
 	static __thread time_t cached_sec = -1;
 	static __thread struct tm tm;
@@ -718,64 +554,64 @@ static void time_sb(const struct vfs_event *ev, int64_t mono_to_real_ns, struct 
 	time_t sec = ns / 1000000000;
 
 	if (!mono_to_real_ns) {
-		sb_u64(s, ev->ts_ns / 1000000000);
-		sb_lit(s, ".");
-		sb_udec(s, ev->ts_ns % 1000000000 / 1000, 6, 0);
+		strbuf_u64(s, ev->ts_ns / 1000000000);
+		strbuf_lit(s, ".");
+		strbuf_udec(s, ev->ts_ns % 1000000000 / 1000, 6, 0);
 		return;
 	}
 	if (sec != cached_sec) { /* localtime_r is costly at a million events a second */
 		localtime_r(&sec, &tm);
 		cached_sec = sec;
 	}
-	sb_udec(s, tm.tm_hour, 2, 0);
-	sb_lit(s, ":");
-	sb_udec(s, tm.tm_min, 2, 0);
-	sb_lit(s, ":");
-	sb_udec(s, tm.tm_sec, 2, 0);
-	sb_lit(s, ".");
-	sb_udec(s, ns % 1000000000 / 1000, 6, 0);
+	strbuf_udec(s, tm.tm_hour, 2, 0);
+	strbuf_lit(s, ":");
+	strbuf_udec(s, tm.tm_min, 2, 0);
+	strbuf_lit(s, ":");
+	strbuf_udec(s, tm.tm_sec, 2, 0);
+	strbuf_lit(s, ".");
+	strbuf_udec(s, ns % 1000000000 / 1000, 6, 0);
 }
 
 /* time pid comm kind fd=N OP(args) = ret [errno] <latency us> [{kernel: ...}] */
 int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char *buf, size_t len)
 {
-	struct sbuf s = sb_init(buf, len);
+	struct strbuf s = strbuf_fixed(buf, len);
 
 	time_sb(ev, mono_to_real_ns, &s);
-	sb_lit(&s, " ");
-	sb_udec(&s, ev->pid, 1, 7);
-	sb_lit(&s, " ");
-	sb_pad(&s, ev->comm, strnlen(ev->comm, sizeof(ev->comm)), 15);
-	sb_lit(&s, " ");
-	sb_str(&s, decode_kind_name(ev->kind));
-	sb_lit(&s, " fd=");
-	sb_s64(&s, ev->fd);
-	sb_lit(&s, " ");
-	sb_str(&s, decode_op_name(ev->op));
-	sb_lit(&s, "(");
+	strbuf_lit(&s, " ");
+	strbuf_udec(&s, ev->pid, 1, 7);
+	strbuf_lit(&s, " ");
+	strbuf_pad(&s, ev->comm, strnlen(ev->comm, sizeof(ev->comm)), 15);
+	strbuf_lit(&s, " ");
+	strbuf_str(&s, decode_kind_name(ev->kind));
+	strbuf_lit(&s, " fd=");
+	strbuf_s64(&s, ev->fd);
+	strbuf_lit(&s, " ");
+	strbuf_str(&s, decode_op_name(ev->op));
+	strbuf_lit(&s, "(");
 	args_sb(ev, &s);
-	sb_lit(&s, ") = ");
-	sb_s64(&s, ev->ret);
+	strbuf_lit(&s, ") = ");
+	strbuf_s64(&s, ev->ret);
 	if (ev->ret < 0) {
 		const char *desc = strerrordesc_np(-ev->ret); /* strerror translates: slow */
 
-		sb_lit(&s, " ");
-		sb_str(&s, err_name(ev->ret));
-		sb_lit(&s, " (");
-		sb_str(&s, desc ? desc : "unknown error");
-		sb_lit(&s, ")");
+		strbuf_lit(&s, " ");
+		strbuf_str(&s, err_name(ev->ret));
+		strbuf_lit(&s, " (");
+		strbuf_str(&s, desc ? desc : "unknown error");
+		strbuf_lit(&s, ")");
 	}
-	sb_lit(&s, " <");
-	sb_u64(&s, ev->latency_ns / 1000);
-	sb_lit(&s, ".");
-	sb_udec(&s, ev->latency_ns % 1000, 3, 0);
-	sb_lit(&s, " us>");
+	strbuf_lit(&s, " <");
+	strbuf_u64(&s, ev->latency_ns / 1000);
+	strbuf_lit(&s, ".");
+	strbuf_udec(&s, ev->latency_ns % 1000, 3, 0);
+	strbuf_lit(&s, " us>");
 	if (ev->kern_dirty_calls)
-		sb_printf(&s, " {kernel: iova_bitmap_set %" PRIu64 "x, %" PRIu64 " bytes}",
-			  (uint64_t)ev->kern_dirty_calls, (uint64_t)ev->kern_dirty_bytes);
+		strbuf_printf(&s, " {kernel: iova_bitmap_set %" PRIu64 "x, %" PRIu64 " bytes}",
+			      (uint64_t)ev->kern_dirty_calls, (uint64_t)ev->kern_dirty_bytes);
 	else if (ev->kern_pinned_pages || ev->kern_unpinned_pages)
-		sb_printf(&s, " {kernel: pinned %" PRIu64 " unpinned %" PRIu64 " pages}",
-			  (uint64_t)ev->kern_pinned_pages, (uint64_t)ev->kern_unpinned_pages);
+		strbuf_printf(&s, " {kernel: pinned %" PRIu64 " unpinned %" PRIu64 " pages}",
+			      (uint64_t)ev->kern_pinned_pages, (uint64_t)ev->kern_unpinned_pages);
 	return s.n;
 }
 
