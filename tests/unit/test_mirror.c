@@ -10,13 +10,13 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The seed's ranges of @n mappings at 4 KiB pages: 32-bit and 64-bit start and length each. */
+/* QEMU's ranges of @n mappings at 4 KiB pages: 32-bit and 64-bit start and length each. */
 static struct mirror_ranges expect_ranges(const struct mirror_mapping *m, size_t n, uint64_t iova32,
 					  uint64_t len32, uint64_t iova64, uint64_t len64)
 {
 	struct mirror_ranges r;
 
-	mirror_seed_ranges(m, n, 4096, &r);
+	mirror_qemu_ranges(m, n, 4096, &r);
 	assert_int_equal(r.iova32, iova32);
 	assert_int_equal(r.len32, len32);
 	assert_int_equal(r.iova64, iova64);
@@ -84,7 +84,7 @@ static void test_no_mappings_no_ranges(void **state)
 {
 	struct mirror_ranges r = { 1, 1, 1, 1 };
 
-	mirror_seed_ranges(NULL, 0, 4096, &r);
+	mirror_qemu_ranges(NULL, 0, 4096, &r);
 	assert_int_equal(r.len32, 0);
 	assert_int_equal(r.len64, 0);
 }

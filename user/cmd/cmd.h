@@ -32,6 +32,14 @@ int opt_int(const char *cmd, const char *opt, const char *s, int min, int max, i
 int opt_duration_ns(const char *cmd, const char *opt, const char *s, uint64_t min_ns,
 		    uint64_t max_ns, uint64_t *out);
 
+/*
+ * getopt_long's own complaints, said in the same one line (run getopt with opterr = 0 and a
+ * leading ':' in the option string): @c is what it returned ('?' or ':'). Returns 2.
+ */
+int bad_usage(const char *cmd, int c, char **argv);
+/* An argument where the command takes none. Returns 2. */
+int stray_argument(const char *cmd, const char *arg);
+
 /* Set by -v / --verbose before dispatch. */
 extern int verbosity;
 

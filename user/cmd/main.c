@@ -33,7 +33,11 @@ static void log_stderr(enum vfioscope_log_level level, const char *msg, void *ct
 	fprintf(stderr, "vfioscope: %s: %s\n", prefix[level], msg);
 }
 
-int main(int argc, char **argv)
+/* parse_global: go on and run the command (any other value is the exit status) */
+#define RUN -1
+
+/* The options before the command; @cmd: the command's index in argv. */
+static int parse_global(int argc, char **argv, int *cmd)
 {
 	int i = 1;
 
@@ -47,20 +51,30 @@ int main(int argc, char **argv)
 			printf("vfioscope %s\n", VFIOSCOPE_VERSION);
 			return 0;
 		} else {
-			fprintf(stderr, "vfioscope: unknown option '%s'\n", argv[i]);
-			usage(stderr);
+			fprintf(stderr, "vfioscope: unknown option '%s' (see vfioscope --help)\n",
+				argv[i]);
 			return 2;
 		}
 	}
-	vfioscope_log_set(log_stderr, NULL);
 	if (i >= argc) {
-		usage(stderr);
+		fprintf(stderr, "vfioscope: no command given (see vfioscope --help)\n");
 		return 2;
 	}
+	*cmd = i;
+	return RUN;
+}
+
+int main(int argc, char **argv)
+{
+	int i, err;
+
+	err = parse_global(argc, argv, &i);
+	if (err != RUN)
+		return err;
+	vfioscope_log_set(log_stderr, NULL);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
 		if (!strcmp(argv[i], commands[c].name))
 			return commands[c].run(argc - i, argv + i);
-	fprintf(stderr, "vfioscope: unknown command '%s'\n", argv[i]);
-	usage(stderr);
+	fprintf(stderr, "vfioscope: unknown command '%s' (see vfioscope --help)\n", argv[i]);
 	return 2;
 }

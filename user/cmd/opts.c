@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Strict option values for every subcommand: one line and exit status 2 on a bad one. */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "vfioscope/common/parse.h"
@@ -34,4 +36,24 @@ int opt_duration_ns(const char *cmd, const char *opt, const char *s, uint64_t mi
 	return parse_duration_ns(s, 1000000000ULL, min_ns, max_ns, out, &why) ?
 		       bad_option(cmd, opt, s, why) :
 		       0;
+}
+
+int bad_usage(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	/* a long option's optopt is its value, not what the user typed */
+	if (c == ':')
+		fprintf(stderr, "vfioscope %s: option '%s' needs a value\n", cmd, arg);
+	else if (optopt && strncmp(arg, "--", 2))
+		fprintf(stderr, "vfioscope %s: unknown option '-%c'\n", cmd, optopt);
+	else
+		fprintf(stderr, "vfioscope %s: unknown option '%s'\n", cmd, arg);
+	return 2;
+}
+
+int stray_argument(const char *cmd, const char *arg)
+{
+	fprintf(stderr, "vfioscope %s: unexpected argument '%s'\n", cmd, arg);
+	return 2;
 }

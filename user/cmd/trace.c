@@ -6,13 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
-#include "vfioscope/tracer/decode.h"
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/json.h"
-#include "vfioscope/tracer/tracer.h"
+#include "vfioscope/tracer/decode.h"
 #include "vfioscope/tracer/mirror.h"
+#include "vfioscope/tracer/tracer.h"
+
+#define CMD "trace"
+/* parse_args: go on and trace (any other value is the exit status) */
+#define RUN -1
+/* the largest pid a 64-bit kernel hands out (PID_MAX_LIMIT) */
+#define PID_MAX 4194304
+/* a thread's comm is TASK_COMM_LEN (16) bytes with its NUL */
+#define COMM_MAX	15
+#define DURATION_MAX_NS (366ULL * 24 * 3600 * 1000000000ULL)
 
 static volatile sig_atomic_t stop;
 
@@ -21,13 +30,19 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+struct trace_args {
+	struct tracer_opts topts; /* pid and comm are filtered in BPF */
+	bool json;
+	bool pin;
+	uint64_t duration_ns; /* 0: until interrupted */
+	uint64_t max_events; /* 0: no limit */
+};
+
 struct trace_ctx {
 	bool json;
-	int pid;
-	const char *comm;
-	long max_events;
-	long printed;
-	uint64_t seen; /* events received, before the filters */
+	uint64_t max_events;
+	uint64_t printed;
+	uint64_t seen; /* events received */
 	int64_t mono_to_real;
 	struct json_writer *jw;
 };
@@ -35,23 +50,101 @@ struct trace_ctx {
 static void trace_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vfioscope trace [--json] [--pid PID] [--comm COMM] [--duration SEC]\n"
+		"usage: vfioscope trace [--json] [--pid PID] [--comm COMM] [--duration TIME]\n"
 		"                       [--count N] [--mode fentry|kprobe|tp_btf|raw_tp] [--no-pin]\n\n"
 		"Prints one line per VFIO/iommufd ioctl of any process: time, pid, comm, fd kind,\n"
 		"op, decoded arguments (=> results), return value and latency. --json prints JSON\n"
-		"lines. While it runs, the mirror maps are pinned in " TRACER_PIN_DIR "\n"
-		"so that `vfioscope state` shows the state it tracks. When it stops it says on\n"
-		"stderr how many calls it traced, printed and lost. Needs CAP_BPF and\n"
-		"CAP_PERFMON (or root).\n");
+		"lines. --pid and --comm (at most 15 characters, exact) keep one process's or\n"
+		"thread name's calls, in the kernel. --duration is in seconds, or with a unit\n"
+		"(500ms, 2m); --count stops after N lines. While it runs, the mirror maps are\n"
+		"pinned in " TRACER_PIN_DIR " so that `vfioscope state` shows the state it\n"
+		"tracks. When it stops it says on stderr how many calls it traced, printed and\n"
+		"lost. Needs CAP_BPF and CAP_PERFMON (or root).\n");
 }
 
-static int64_t mono_to_real_ns(void)
+static int parse_mode(const char *s, struct tracer_opts *topts)
 {
-	struct timespec r, m;
+	static const char *const modes[] = { "fentry", "kprobe", "tp_btf", "raw_tp" };
 
-	clock_gettime(CLOCK_REALTIME, &r);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	return (r.tv_sec - m.tv_sec) * 1000000000LL + (r.tv_nsec - m.tv_nsec);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(s, modes[i])) {
+			topts->mode = modes[i];
+			return 0;
+		}
+	return bad_option(CMD, "--mode", s, "not one of fentry, kprobe, tp_btf, raw_tp");
+}
+
+static int parse_comm(const char *s, struct tracer_opts *topts)
+{
+	if (!*s)
+		return bad_option(CMD, "--comm", s, "empty");
+	/* the kernel keeps 15 characters: a longer name would never match */
+	if (strlen(s) > COMM_MAX)
+		return bad_option(CMD, "--comm", s, "longer than 15 characters");
+	topts->comm = s;
+	return 0;
+}
+
+static int parse_opt(int c, const char *arg, struct trace_args *a)
+{
+	switch (c) {
+	case 'j':
+		a->json = true;
+		return 0;
+	case 'p':
+		return opt_int(CMD, "--pid", arg, 1, PID_MAX, &a->topts.pid);
+	case 'c':
+		return parse_comm(arg, &a->topts);
+	case 'd':
+		return opt_duration_ns(CMD, "--duration", arg, 1, DURATION_MAX_NS, &a->duration_ns);
+	case 'n':
+		return opt_u64(CMD, "--count", arg, 1, UINT64_MAX, &a->max_events);
+	case 'm':
+		return parse_mode(arg, &a->topts);
+	case 'P':
+		a->pin = false;
+		return 0;
+	case 'T':
+		a->topts.test_hook = true;
+		return 0;
+	}
+	return 2;
+}
+
+/* Returns RUN, or the exit status. */
+static int parse_args(int argc, char **argv, struct trace_args *a)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "no-pin", no_argument, NULL, 'P' },
+		{ "test-hook", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c, err;
+
+	*a = (struct trace_args){ .topts = { .sz = sizeof(a->topts) }, .pin = true };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jp:c:d:n:m:h", opts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return bad_usage(CMD, c, argv);
+		if (c == 'h') {
+			trace_usage(stdout);
+			return 0;
+		}
+		err = parse_opt(c, optarg, a);
+		if (err)
+			return err;
+	}
+	if (optind < argc)
+		return stray_argument(CMD, argv[optind]);
+	return RUN;
 }
 
 static int on_event(void *ctx, const struct vfs_event *ev)
@@ -60,10 +153,6 @@ static int on_event(void *ctx, const struct vfs_event *ev)
 	char line[1024];
 
 	tc->seen++;
-	if (tc->pid && (int)ev->pid != tc->pid)
-		return 0;
-	if (tc->comm && strncmp(ev->comm, tc->comm, sizeof(ev->comm)))
-		return 0;
 	if (tc->json) {
 		decode_event_json(ev, tc->mono_to_real, tc->jw);
 	} else {
@@ -87,131 +176,122 @@ static void report_lost(struct trace_ctx *tc, uint64_t lost)
 		json_kv_string(tc->jw, "note", "mirror possibly stale, rebuilt from the maps");
 		json_end_object(tc->jw);
 	} else {
-		printf("*** %llu event(s) lost; mirror possibly stale, rebuilt from the maps\n",
-		       (unsigned long long)lost);
+		printf("*** %" PRIu64
+		       " event(s) lost; mirror possibly stale, rebuilt from the maps\n",
+		       lost);
 	}
 	fflush(stdout);
 }
 
-int cmd_trace(int argc, char **argv)
+/* A hook that did not attach is said, and the rest keeps running. */
+static void report_programs(const struct tracer *t)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, 'c' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "no-pin", no_argument, NULL, 'P' },
-		{ "test-hook", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct tracer_opts topts = { .sz = sizeof(topts) };
-	struct trace_ctx tc = { 0 };
-	struct mirror *m = NULL;
-	struct tracer *t;
-	double duration = 0;
-	bool pin = true;
-	time_t start, last_gc;
-	int c, err;
+	const struct tracer_prog_status *p;
+	int n = tracer__programs(t, &p);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jp:c:d:n:m:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			tc.json = true;
-			break;
-		case 'p':
-			tc.pid = atoi(optarg);
-			break;
-		case 'c':
-			tc.comm = optarg;
-			break;
-		case 'd':
-			duration = atof(optarg);
-			break;
-		case 'n':
-			tc.max_events = atol(optarg);
-			break;
-		case 'm':
-			topts.mode = optarg;
-			break;
-		case 'P':
-			pin = false;
-			break;
-		case 'T':
-			topts.test_hook = true;
-			break;
-		case 'h':
-			trace_usage(stdout);
-			return 0;
-		default:
-			trace_usage(stderr);
-			return 2;
-		}
-	}
-	err = tracer__new(&topts, &t);
-	if (err) {
+	for (int i = 0; i < n; i++)
+		if (!p[i].attached)
+			fprintf(stderr, "vfioscope: note: %s on %s: %s\n", p[i].name, p[i].target,
+				p[i].why);
+	fprintf(stderr, "vfioscope: tracing with %s (%s)\n", tracer__mode(t), tracer__reason(t));
+	fflush(stderr);
+}
+
+/* Start the tracer and the mirror; on failure, what was set up is left for teardown(). */
+static int setup(const struct trace_args *a, struct tracer **t, struct mirror **m,
+		 struct trace_ctx *tc)
+{
+	int err;
+
+	/* tracer__new says itself why no way in attached; only its first allocation is silent */
+	err = tracer__new(&a->topts, t);
+	if (err == -ENOMEM)
 		fprintf(stderr, "vfioscope: failed to start the tracer: %s\n", strerror(-err));
-		return 1;
-	}
-	if (pin) {
-		err = tracer__pin(t, TRACER_PIN_DIR);
+	if (err)
+		return err;
+	if (a->pin) {
+		err = tracer__pin(*t, TRACER_PIN_DIR);
 		if (err)
 			fprintf(stderr, "vfioscope: warning: failed to pin the mirror in %s: %s\n",
 				TRACER_PIN_DIR, strerror(-err));
 	}
-	tc.jw = json_writer__new(stdout);
-	if (!tc.jw || mirror__new(&m)) {
-		tracer__free(t);
-		return 1;
+	tc->json = a->json;
+	tc->max_events = a->max_events;
+	tc->mono_to_real = (int64_t)(clock_real_ns() - clock_mono_ns());
+	tc->jw = json_writer__new(stdout);
+	err = tc->jw ? mirror__new(m) : -ENOMEM;
+	if (err) {
+		fprintf(stderr, "vfioscope: failed to set up the trace output: %s\n",
+			strerror(-err));
+		return err;
 	}
-	tc.mono_to_real = mono_to_real_ns();
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	mirror__load(m, t);
-	{
-		const struct tracer_prog_status *p;
-		int n = tracer__programs(t, &p);
+	/* a failed load was logged; the mirror is rebuilt at the next lost event */
+	mirror__load(*m, *t);
+	return 0;
+}
 
-		/* a hook that did not attach is said, and the rest keeps running */
-		for (int i = 0; i < n; i++)
-			if (!p[i].attached)
-				fprintf(stderr, "vfioscope: note: %s on %s: %s\n", p[i].name,
-					p[i].target, p[i].why);
-	}
-	fprintf(stderr, "vfioscope: tracing with %s (%s)\n", tracer__mode(t), tracer__reason(t));
-	fflush(stderr);
-	start = last_gc = time(NULL);
+/* Poll until interrupted, --duration or --count; then drain what is left. */
+static int run(const struct trace_args *a, struct tracer *t, struct mirror *m, struct trace_ctx *tc)
+{
+	uint64_t start = clock_mono_ns(), last_gc = clock_mono_s();
+	int err = 0;
+
 	while (!stop) {
 		uint64_t before = tracer__lost_total(t);
 
-		err = tracer__poll(t, 100, on_event, &tc);
+		err = tracer__poll(t, 100, on_event, tc);
 		if (err < 0) {
 			fprintf(stderr, "vfioscope: failed to poll the ring buffer: %s\n",
 				strerror(-err));
 			break;
 		}
+		err = 0;
 		fflush(stdout);
 		if (tracer__lost_total(t) != before) {
-			report_lost(&tc, tracer__lost_total(t) - before);
+			report_lost(tc, tracer__lost_total(t) - before);
 			mirror__refresh(m, t);
 		}
-		if (time(NULL) != last_gc) {
-			last_gc = time(NULL);
+		/* exited processes leave their files in the maps: once a second */
+		if ((uint64_t)clock_mono_s() != last_gc) {
+			last_gc = clock_mono_s();
 			mirror_gc(t);
 		}
-		if (duration > 0 && difftime(time(NULL), start) >= duration)
+		if (a->duration_ns && clock_mono_ns() - start >= a->duration_ns)
 			break;
 	}
-	/* drain what is left */
-	tracer__poll(t, 0, on_event, &tc);
+	tracer__poll(t, 0, on_event, tc);
 	fflush(stdout);
-	fprintf(stderr, "vfioscope: %" PRIu64 " calls traced, %ld printed, %" PRIu64 " lost\n",
-		tc.seen, tc.printed, tracer__lost_total(t));
+	fprintf(stderr,
+		"vfioscope: %" PRIu64 " calls traced, %" PRIu64 " printed, %" PRIu64 " lost\n",
+		tc->seen, tc->printed, tracer__lost_total(t));
+	return err;
+}
+
+static void teardown(struct tracer *t, struct mirror *m, struct trace_ctx *tc)
+{
 	mirror__free(m);
-	json_writer__free(tc.jw);
+	json_writer__free(tc->jw);
 	tracer__free(t);
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_ctx tc = { 0 };
+	struct trace_args a;
+	struct mirror *m = NULL;
+	struct tracer *t = NULL;
+	int err;
+
+	err = parse_args(argc, argv, &a);
+	if (err != RUN)
+		return err;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	err = setup(&a, &t, &m, &tc);
+	if (!err) {
+		report_programs(t);
+		err = run(&a, t, m, &tc);
+	}
+	teardown(t, m, &tc);
 	return err < 0 ? 1 : 0;
 }

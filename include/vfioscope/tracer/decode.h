@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vfioscope/common/names.h"
 #include "vfioscope/tracer/events.h"
 #include "vfioscope/common/json.h"
 
@@ -18,7 +19,10 @@
 const char *decode_op_name(unsigned int op);
 /* "container", "group", "device", "iommufd", "unknown" */
 const char *decode_kind_name(unsigned int kind);
-/* "type1", "device", "hwpt" */
+/* The tracer's dirty-tracking method (enum vfs_dirty_method) in the one vocabulary: type1,
+ * device, iommufd (an iommufd HWPT); DIRTY_METHOD_NONE if unknown. */
+enum dirty_method decode_dirty_method(unsigned int method);
+/* dirty_method_name() of it: "type1", "device", "iommufd"; "none" */
 const char *decode_method_name(unsigned int method);
 /* Op by exact name (decode_op_name's spelling); -ENOENT if none. */
 int decode_op_by_name(const char *name);

@@ -2,8 +2,8 @@
 /*
  * The observed state, read from the tracer's BPF maps: processes -> containers (type1 container
  * or iommufd IOAS) -> groups and devices, each container's DMA mappings and summary, the dirty
- * tracking sessions seen, and the tracking ranges the seed's algorithm would compute from the
- * mappings (qemu-device-dirty-tracking.md §4). The maps are the truth; a mirror is a snapshot
+ * tracking sessions seen, and the tracking ranges QEMU's range algorithm would compute from
+ * the mappings (QEMU's vfio_dirty_tracking_update()). The maps are the truth; a mirror is a snapshot
  * of them, rebuilt whenever the tracer reports lost events.
  */
 #ifndef VFIOSCOPE_MIRROR_H
@@ -34,7 +34,7 @@ struct mirror_mapping {
 	uint64_t device; /* the VFIO device file whose BAR mmap backs vaddr, or 0 */
 };
 
-/* The seed's tracking ranges: at most one below 4 GiB, one above, and one for this container's
+/* QEMU's tracking ranges: at most one below 4 GiB, one above, and one for this container's
  * own device BARs above 4 GiB (length 0: none). */
 struct mirror_ranges {
 	uint64_t iova32, len32;
@@ -87,11 +87,19 @@ size_t mirror__files(const struct mirror *m, const struct mirror_file **out);
 size_t mirror__sessions(const struct mirror *m, const struct mirror_session **out);
 size_t mirror__processes(const struct mirror *m, const struct mirror_process **out);
 
-/* The seed's range computation over @n mappings, page-aligned to @page (a power of two). */
-void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
+/* QEMU's range algorithm over @n mappings, page-aligned to @page (a power of two). */
+void mirror_qemu_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
 			struct mirror_ranges *out);
 
+/*
+ * The whole state, plain or as members of an open JSON object. Backends are named by
+ * backend_name() and dirty-tracking methods by dirty_method_name() (common/names.h).
+ */
 void mirror__print(const struct mirror *m, FILE *out);
 void mirror__json(const struct mirror *m, struct json_writer *jw);
+/* One container of @m (its members, mappings, QEMU's ranges, type1 dirty tracking). */
+void mirror__print_container(const struct mirror *m, const struct mirror_container *c, FILE *out);
+void mirror__container_json(const struct mirror *m, const struct mirror_container *c,
+			    struct json_writer *jw);
 
 #endif

@@ -39,19 +39,19 @@ if ctrs:
     check(len(bars) == 1 and h(bars[0]["iova"]) == prog["bar"][0] and "device" in bars[0]
           and all(not m["bar"] for m in c["mappings"] if m is not bars[0]),
           f"the BAR mapping, and only it, is marked as a BAR of this container's device ({bars})")
-    rp = c["ranges"]["rangepci64"]
+    rp = c["qemu_ranges"]["rangepci64"]
     check(rp and h(rp["iova"]) == prog["bar"][0] and h(rp["end"]) == prog["bar"][0] + prog["bar"][1] - 1,
           f"rangepci64 covers the BAR: {rp}")
     check(not c["partial"], "the container is fully known (set up while tracing)")
     check(c["backend"] == "type1v2", f"backend type1v2 ({c['backend']})")
     check(c["mapped_bytes"] == sum(m[1] for m in made), f"mapped bytes {c['mapped_bytes']}")
-    r32, r64 = c["ranges"]["range32"], c["ranges"]["range64"]
+    r32, r64 = c["qemu_ranges"]["range32"], c["qemu_ranges"]["range64"]
     check(r32 and h(r32["iova"]) == 0 and h(r32["end"]) == 0x1FFFFF, f"range32 {r32}")
     check(r64 and h(r64["iova"]) == 0x100000000 and h(r64["end"]) == 0x1001FFFFF, f"range64 {r64}")
     kinds = sorted(m["kind"] for m in c["members"])
     check(kinds == ["device", "group"], f"members: one group and one device ({kinds})")
     d = c["dirty_tracking"]
-    check(d is not None and not d["active"] and d["reports"] == prog["reports"]
+    check(d is not None and d["method"] == "type1" and not d["active"] and d["reports"] == prog["reports"]
           and d["bitmap_bytes"] == prog["bitmap_bytes"],
           f"type1 dirty session: stopped, {prog['reports']} reports, {prog['bitmap_bytes']} bitmap bytes ({d})")
 procs = [p for p in held["processes"] if p["pid"] == pid]

@@ -57,10 +57,10 @@ if ctrs:
     out(not ctrs[0]["partial"], "QEMU's container is fully known")
     kinds = sorted(m["kind"] for m in ctrs[0]["members"])
     out(kinds == ["device", "group"], f"container members {kinds}")
-    r = ctrs[0]["ranges"]["range32"]
+    r = ctrs[0]["qemu_ranges"]["range32"]
     out(r is not None and int(r["iova"], 16) == 0 and int(r["end"], 16) == 0xFFFFFFFF
-        and ctrs[0]["ranges"]["range64"] is None,
-        f"seed ranges: one 32-bit range [0, 4 GiB) ({ctrs[0]['ranges']})")
+        and ctrs[0]["qemu_ranges"]["range64"] is None,
+        f"QEMU's ranges: one 32-bit range [0, 4 GiB) ({ctrs[0]['qemu_ranges']})")
 PY
 cat "$tmp/check1.log"
 pass=$((pass + $(grep -c '^ok: ' "$tmp/check1.log"))) fail=$((fail + $(grep -c '^FAIL: ' "$tmp/check1.log")))

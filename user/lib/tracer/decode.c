@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/vfio.h>
+
+#include "vfioscope/common/names.h"
 #include "vfioscope/common/strbuf.h"
 #include "vfioscope/tracer/decode.h"
 
@@ -84,17 +87,22 @@ const char *decode_kind_name(unsigned int kind)
 	return kind < VFS_KINDS ? names[kind] : "unknown";
 }
 
-const char *decode_method_name(unsigned int method)
+enum dirty_method decode_dirty_method(unsigned int method)
 {
 	switch (method) {
 	case VFS_DIRTY_TYPE1:
-		return "type1";
+		return DIRTY_METHOD_TYPE1;
 	case VFS_DIRTY_DEVICE:
-		return "device";
+		return DIRTY_METHOD_DEVICE;
 	case VFS_DIRTY_HWPT:
-		return "hwpt";
+		return DIRTY_METHOD_IOMMUFD;
 	}
-	return "unknown";
+	return DIRTY_METHOD_NONE;
+}
+
+const char *decode_method_name(unsigned int method)
+{
+	return dirty_method_name(decode_dirty_method(method));
 }
 
 uint64_t decode_bitmap_bytes(uint64_t length, uint64_t page_size)
@@ -271,24 +279,26 @@ static int flags_text(char *buf, size_t len, uint32_t v, const struct flag_name 
 	return n;
 }
 
-static const char *iommu_type_name(uint64_t v)
+/*
+ * The argument of VFIO_SET_IOMMU, or of a VFIO_CHECK_EXTENSION: a backend by its one name
+ * (common/names.h), another extension by its uAPI name; NULL for a number to print as is.
+ */
+static const char *iommu_arg_name(uint64_t v)
 {
 	switch (v) {
-	case 1:
-		return "TYPE1";
-	case 3:
-		return "TYPE1v2";
-	case 4:
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_SPAPR_TCE_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_SPAPR_TCE_v2_IOMMU:
+	case VFIO_NOIOMMU_IOMMU:
+		return backend_name(v, false);
+	case VFIO_DMA_CC_IOMMU:
 		return "DMA_CC";
-	case 5:
+	case VFIO_EEH:
 		return "EEH";
-	case 7:
-		return "SPAPR_TCE_v2";
-	case 8:
-		return "NOIOMMU";
-	case 9:
+	case VFIO_UNMAP_ALL:
 		return "UNMAP_ALL";
-	case 10:
+	case VFIO_UPDATE_VADDR:
 		return "UPDATE_VADDR";
 	}
 	return NULL;
@@ -325,7 +335,7 @@ static void field_sb(const struct vfs_event *ev, const struct field *f, struct s
 			   strnlen((const char *)b + f->off, VFS_ARG_BYTES - f->off));
 		break;
 	case F_ARG:
-		name = iommu_type_name(ev->arg);
+		name = iommu_arg_name(ev->arg);
 		if (name)
 			strbuf_str(s, name);
 		else

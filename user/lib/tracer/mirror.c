@@ -13,6 +13,7 @@
 #include "vfioscope/tracer/decode.h"
 #include "vfioscope/tracer/tracer.h"
 #include "vfioscope/tracer/mirror.h"
+#include "vfioscope/common/names.h"
 #include "vfioscope/common/ranges.h"
 #include "vfioscope/common/log.h"
 
@@ -123,9 +124,9 @@ static int cmp_ctr(const void *a, const void *b)
 	return x->file < y->file ? -1 : x->file > y->file;
 }
 
-/* The seed's computation lives in the ranges module. A mapping is a RAM section, or, when an
+/* QEMU's range algorithm lives in the ranges module. A mapping is a RAM section, or, when an
  * mmap of one of the container's own devices backs it, a BAR section (QEMU's PCI-64 rule). */
-void mirror_seed_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
+void mirror_qemu_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,
 			struct mirror_ranges *out)
 {
 	struct dirty_ranges r;
@@ -237,7 +238,7 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 				.bar = mr[j].v.device && own_device(m, c, mr[j].v.device),
 			};
 		}
-		mirror_seed_ranges(c->maps, c->nmaps, PAGE_4K, &c->ranges);
+		mirror_qemu_ranges(c->maps, c->nmaps, PAGE_4K, &c->ranges);
 	}
 	qsort(m->ctrs, m->nctrs, sizeof(*m->ctrs), cmp_ctr);
 	for (size_t i = 0; i < m->nctrs; i++)
@@ -496,21 +497,16 @@ static const struct vfs_session *session_of(const struct mirror *m, uint64_t fil
 	return NULL;
 }
 
-static const char *iommu_type_name(const struct vfs_container *c)
+static const char *container_backend(const struct vfs_container *c)
 {
-	if (c->flags & VFS_CTR_IOMMUFD)
-		return "iommufd";
-	switch (c->iommu_type) {
-	case 1:
-		return "type1";
-	case 3:
-		return "type1v2";
-	case 8:
-		return "noiommu";
-	case 0:
-		return "unknown";
-	}
-	return "other";
+	return backend_name(c->iommu_type, c->flags & VFS_CTR_IOMMUFD);
+}
+
+/* A group or device of container @c (the container's own file is the container itself). */
+static bool member_of(const struct mirror *m, const struct mirror_container *c,
+		      const struct vfs_file *f)
+{
+	return container_of_file(m, f) == c->file && f->kind != VFS_KIND_CONTAINER;
 }
 
 static void print_session(FILE *out, const char *indent, const char *what,
@@ -536,91 +532,10 @@ static void print_session(FILE *out, const char *indent, const char *what,
 			s->last_latency_ns / 1000.0, (int64_t)s->last_ret);
 }
 
-static void print_container(const struct mirror *m, const struct mirror_container *c, FILE *out)
-{
-	const struct vfs_session *s = session_of(m, c->file, 0, VFS_DIRTY_TYPE1);
-	const struct vfs_container *v = &c->c;
-
-	fprintf(out,
-		"container %u: %s%s, pid %u (%.16s), %" PRIu64 " mapping(s), %" PRIu64
-		" bytes mapped%s%s\n",
-		c->id, iommu_type_name(v), c->ioas ? "" : "", v->tgid, v->comm,
-		(uint64_t)v->mappings, (uint64_t)v->mapped_bytes,
-		v->flags & VFS_CTR_PARTIAL ? " [partially known: set up before tracing]" : "",
-		v->flags & VFS_CTR_INCOMPLETE ? " [incomplete: mapping map full]" : "");
-	if (c->ioas)
-		fprintf(out, "  ioas %u\n", c->ioas);
-	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct vfs_file *f = &m->files[i].f;
-
-		if (container_of_file(m, f) != c->file || f->kind == VFS_KIND_CONTAINER)
-			continue;
-		fprintf(out, "  %s %s (pid %u fd %d)\n", decode_kind_name(f->kind), f->name,
-			f->tgid, f->fd);
-	}
-	if (c->ranges.len32)
-		fprintf(out, "  range32: 0x%" PRIx64 "-0x%" PRIx64 "\n", c->ranges.iova32,
-			c->ranges.iova32 + c->ranges.len32 - 1);
-	if (c->ranges.len64)
-		fprintf(out, "  range64: 0x%" PRIx64 "-0x%" PRIx64 "\n", c->ranges.iova64,
-			c->ranges.iova64 + c->ranges.len64 - 1);
-	if (c->ranges.lenpci64)
-		fprintf(out, "  rangepci64: 0x%" PRIx64 "-0x%" PRIx64 " (device BARs)\n",
-			c->ranges.iovapci64, c->ranges.iovapci64 + c->ranges.lenpci64 - 1);
-	for (size_t i = 0; i < c->nmaps; i++)
-		fprintf(out,
-			"  map 0x%" PRIx64 "-0x%" PRIx64 " size 0x%" PRIx64 " vaddr 0x%" PRIx64
-			"%s\n",
-			c->maps[i].iova, c->maps[i].iova + c->maps[i].size - 1, c->maps[i].size,
-			c->maps[i].vaddr,
-			c->maps[i].bar	  ? " (BAR of a device of this container)" :
-			c->maps[i].device ? " (BAR of another container's device)" :
-					    "");
-	if (s)
-		print_session(out, "  ", "type1 dirty tracking", s);
-}
-
-void mirror__print(const struct mirror *m, FILE *out)
-{
-	if (m->stale)
-		fprintf(out, "warning: events were lost; this state was rebuilt from the maps\n");
-	for (size_t i = 0; i < m->nprocs; i++) {
-		const struct mirror_process *p = &m->procs[i];
-
-		fprintf(out,
-			"process %d (%s): %d container, %d group, %d device, %d iommufd fd(s)%s\n",
-			p->pid, p->comm, p->fds[VFS_KIND_CONTAINER], p->fds[VFS_KIND_GROUP],
-			p->fds[VFS_KIND_DEVICE], p->fds[VFS_KIND_IOMMUFD],
-			p->traced ? "" : " [partially known: no VFIO call seen yet]");
-	}
-	for (size_t i = 0; i < m->nctrs; i++)
-		print_container(m, &m->ctrs[i], out);
-	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct vfs_file *f = &m->files[i].f;
-		const struct vfs_session *s;
-
-		if (f->kind != VFS_KIND_DEVICE)
-			continue;
-		s = session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE);
-		fprintf(out, "device %s: pid %u (%.16s) fd %d, %u ioctl(s)\n", f->name, f->tgid,
-			f->comm, f->fd, f->ioctls);
-		if (s)
-			print_session(out, "  ", "DMA logging", s);
-	}
-	for (size_t i = 0; i < m->nsess; i++)
-		if (m->sess[i].key.method == VFS_DIRTY_HWPT) {
-			char what[48];
-
-			snprintf(what, sizeof(what), "hwpt %u dirty tracking", m->sess[i].key.id);
-			print_session(out, "", what, &m->sess[i].s);
-		}
-	if (!m->nprocs && !m->nctrs && !m->nfiles)
-		fprintf(out, "no VFIO or iommufd activity seen\n");
-}
-
-static void session_json(struct json_writer *jw, const struct vfs_session *s)
+static void session_json(struct json_writer *jw, unsigned int method, const struct vfs_session *s)
 {
 	json_start_object(jw);
+	json_kv_string(jw, "method", decode_method_name(method));
 	json_kv_bool(jw, "active", s->active);
 	json_kv_u64(jw, "page_size", s->page_size);
 	json_kv_u64(jw, "reports", s->reports);
@@ -650,31 +565,40 @@ static void session_json(struct json_writer *jw, const struct vfs_session *s)
 	json_end_object(jw);
 }
 
-static void range_json(struct json_writer *jw, const char *name, uint64_t iova, uint64_t len)
+/* A session, or null when none was seen. */
+static void session_or_null_json(struct json_writer *jw, const char *name, unsigned int method,
+				 const struct vfs_session *s)
 {
 	json_name(jw, name);
-	if (!len) {
+	if (s)
+		session_json(jw, method, s);
+	else
 		json_null(jw);
-		return;
-	}
-	json_start_object(jw);
-	json_kv_hex(jw, "iova", iova);
-	json_kv_hex(jw, "length", len);
-	json_kv_hex(jw, "end", iova + len - 1);
-	json_end_object(jw);
 }
 
-static void container_json(const struct mirror *m, const struct mirror_container *c,
-			   struct json_writer *jw)
+static void print_container_head(const struct mirror_container *c, FILE *out)
 {
-	const struct vfs_session *s = session_of(m, c->file, 0, VFS_DIRTY_TYPE1);
 	const struct vfs_container *v = &c->c;
 
-	json_start_object(jw);
+	fprintf(out,
+		"container %u: %s, pid %u (%.16s), %" PRIu64 " mapping(s), %" PRIu64
+		" bytes mapped%s%s\n",
+		c->id, container_backend(v), v->tgid, v->comm, (uint64_t)v->mappings,
+		(uint64_t)v->mapped_bytes,
+		v->flags & VFS_CTR_PARTIAL ? " [partially known: set up before tracing]" : "",
+		v->flags & VFS_CTR_INCOMPLETE ? " [incomplete: mapping map full]" : "");
+	if (c->ioas)
+		fprintf(out, "  ioas %u\n", c->ioas);
+}
+
+static void container_head_json(const struct mirror_container *c, struct json_writer *jw)
+{
+	const struct vfs_container *v = &c->c;
+
 	json_kv_u64(jw, "id", c->id);
 	json_kv_hex(jw, "file", c->file);
 	json_kv_u64(jw, "ioas", c->ioas);
-	json_kv_string(jw, "backend", iommu_type_name(v));
+	json_kv_string(jw, "backend", container_backend(v));
 	json_kv_u64(jw, "pid", v->tgid);
 	json_kv_string(jw, "comm", v->comm);
 	json_kv_bool(jw, "partial", v->flags & VFS_CTR_PARTIAL);
@@ -690,18 +614,28 @@ static void container_json(const struct mirror *m, const struct mirror_container
 	json_kv_hex(jw, "min64", v->max64 ? v->min64 : 0);
 	json_kv_hex(jw, "max64", v->max64);
 	json_end_object(jw);
-	json_name(jw, "ranges");
-	json_start_object(jw);
-	range_json(jw, "range32", c->ranges.iova32, c->ranges.len32);
-	range_json(jw, "range64", c->ranges.iova64, c->ranges.len64);
-	range_json(jw, "rangepci64", c->ranges.iovapci64, c->ranges.lenpci64);
-	json_end_object(jw);
+}
+
+static void print_members(const struct mirror *m, const struct mirror_container *c, FILE *out)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		if (member_of(m, c, f))
+			fprintf(out, "  %s %s (pid %u fd %d)\n", decode_kind_name(f->kind), f->name,
+				f->tgid, f->fd);
+	}
+}
+
+static void members_json(const struct mirror *m, const struct mirror_container *c,
+			 struct json_writer *jw)
+{
 	json_name(jw, "members");
 	json_start_array(jw);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct vfs_file *f = &m->files[i].f;
 
-		if (container_of_file(m, f) != c->file || f->kind == VFS_KIND_CONTAINER)
+		if (!member_of(m, c, f))
 			continue;
 		json_start_object(jw);
 		json_kv_string(jw, "kind", decode_kind_name(f->kind));
@@ -712,33 +646,123 @@ static void container_json(const struct mirror *m, const struct mirror_container
 		json_end_object(jw);
 	}
 	json_end_array(jw);
-	json_name(jw, "mappings");
-	json_start_array(jw);
-	for (size_t i = 0; i < c->nmaps; i++) {
-		json_start_object(jw);
-		json_kv_hex(jw, "iova", c->maps[i].iova);
-		json_kv_hex(jw, "size", c->maps[i].size);
-		json_kv_hex(jw, "vaddr", c->maps[i].vaddr);
-		json_kv_hex(jw, "flags", c->maps[i].flags);
-		if (c->maps[i].device)
-			json_kv_hex(jw, "device", c->maps[i].device);
-		json_kv_bool(jw, "bar", c->maps[i].bar);
-		json_end_object(jw);
-	}
-	json_end_array(jw);
-	json_name(jw, "dirty_tracking");
-	if (s)
-		session_json(jw, s);
-	else
+}
+
+static void print_range(FILE *out, const char *name, uint64_t iova, uint64_t len, const char *why)
+{
+	if (len)
+		fprintf(out, "  QEMU's %s: 0x%" PRIx64 "-0x%" PRIx64 "%s\n", name, iova,
+			iova + len - 1, why);
+}
+
+static void range_json(struct json_writer *jw, const char *name, uint64_t iova, uint64_t len)
+{
+	json_name(jw, name);
+	if (!len) {
 		json_null(jw);
+		return;
+	}
+	json_start_object(jw);
+	json_kv_hex(jw, "iova", iova);
+	json_kv_hex(jw, "length", len);
+	json_kv_hex(jw, "end", iova + len - 1);
 	json_end_object(jw);
 }
 
-void mirror__json(const struct mirror *m, struct json_writer *jw)
+static void print_qemu_ranges(const struct mirror_ranges *r, FILE *out)
 {
-	json_name(jw, "stale");
-	json_bool(jw, m->stale);
-	json_kv_u64(jw, "resyncs", m->resyncs);
+	print_range(out, "range32", r->iova32, r->len32, "");
+	print_range(out, "range64", r->iova64, r->len64, "");
+	print_range(out, "rangepci64", r->iovapci64, r->lenpci64, " (device BARs)");
+}
+
+static void qemu_ranges_json(const struct mirror_ranges *r, struct json_writer *jw)
+{
+	json_name(jw, "qemu_ranges");
+	json_start_object(jw);
+	range_json(jw, "range32", r->iova32, r->len32);
+	range_json(jw, "range64", r->iova64, r->len64);
+	range_json(jw, "rangepci64", r->iovapci64, r->lenpci64);
+	json_end_object(jw);
+}
+
+static void print_mappings(const struct mirror_container *c, FILE *out)
+{
+	for (size_t i = 0; i < c->nmaps; i++) {
+		const struct mirror_mapping *mp = &c->maps[i];
+
+		fprintf(out,
+			"  map 0x%" PRIx64 "-0x%" PRIx64 " size 0x%" PRIx64 " vaddr 0x%" PRIx64
+			"%s\n",
+			mp->iova, mp->iova + mp->size - 1, mp->size, mp->vaddr,
+			mp->bar	   ? " (BAR of a device of this container)" :
+			mp->device ? " (BAR of another container's device)" :
+				     "");
+	}
+}
+
+static void mappings_json(const struct mirror_container *c, struct json_writer *jw)
+{
+	json_name(jw, "mappings");
+	json_start_array(jw);
+	for (size_t i = 0; i < c->nmaps; i++) {
+		const struct mirror_mapping *mp = &c->maps[i];
+
+		json_start_object(jw);
+		json_kv_hex(jw, "iova", mp->iova);
+		json_kv_hex(jw, "size", mp->size);
+		json_kv_hex(jw, "vaddr", mp->vaddr);
+		json_kv_hex(jw, "flags", mp->flags);
+		if (mp->device)
+			json_kv_hex(jw, "device", mp->device);
+		json_kv_bool(jw, "bar", mp->bar);
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+}
+
+void mirror__print_container(const struct mirror *m, const struct mirror_container *c, FILE *out)
+{
+	const struct vfs_session *s = session_of(m, c->file, 0, VFS_DIRTY_TYPE1);
+	char what[48];
+
+	print_container_head(c, out);
+	print_members(m, c, out);
+	print_qemu_ranges(&c->ranges, out);
+	print_mappings(c, out);
+	snprintf(what, sizeof(what), "%s dirty tracking", decode_method_name(VFS_DIRTY_TYPE1));
+	if (s)
+		print_session(out, "  ", what, s);
+}
+
+void mirror__container_json(const struct mirror *m, const struct mirror_container *c,
+			    struct json_writer *jw)
+{
+	json_start_object(jw);
+	container_head_json(c, jw);
+	qemu_ranges_json(&c->ranges, jw);
+	members_json(m, c, jw);
+	mappings_json(c, jw);
+	session_or_null_json(jw, "dirty_tracking", VFS_DIRTY_TYPE1,
+			     session_of(m, c->file, 0, VFS_DIRTY_TYPE1));
+	json_end_object(jw);
+}
+
+static void print_processes(const struct mirror *m, FILE *out)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		const struct mirror_process *p = &m->procs[i];
+
+		fprintf(out,
+			"process %d (%s): %d container, %d group, %d device, %d iommufd fd(s)%s\n",
+			p->pid, p->comm, p->fds[VFS_KIND_CONTAINER], p->fds[VFS_KIND_GROUP],
+			p->fds[VFS_KIND_DEVICE], p->fds[VFS_KIND_IOMMUFD],
+			p->traced ? "" : " [partially known: no VFIO call seen yet]");
+	}
+}
+
+static void processes_json(const struct mirror *m, struct json_writer *jw)
+{
 	json_name(jw, "processes");
 	json_start_array(jw);
 	for (size_t i = 0; i < m->nprocs; i++) {
@@ -757,39 +781,52 @@ void mirror__json(const struct mirror *m, struct json_writer *jw)
 		json_end_object(jw);
 	}
 	json_end_array(jw);
-	json_name(jw, "containers");
-	json_start_array(jw);
-	for (size_t i = 0; i < m->nctrs; i++)
-		container_json(m, &m->ctrs[i], jw);
-	json_end_array(jw);
-	json_name(jw, "devices");
-	json_start_array(jw);
+}
+
+static void print_devices(const struct mirror *m, FILE *out)
+{
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct vfs_file *f = &m->files[i].f;
 		const struct vfs_session *s;
-		uint64_t ctr;
 
 		if (f->kind != VFS_KIND_DEVICE)
 			continue;
 		s = session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE);
-		ctr = container_of_file(m, f);
+		fprintf(out, "device %s: pid %u (%.16s) fd %d, %u ioctl(s)\n", f->name, f->tgid,
+			f->comm, f->fd, f->ioctls);
+		if (s)
+			print_session(out, "  ", "DMA logging", s);
+	}
+}
+
+static void devices_json(const struct mirror *m, struct json_writer *jw)
+{
+	json_name(jw, "devices");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		if (f->kind != VFS_KIND_DEVICE)
+			continue;
 		json_start_object(jw);
 		json_kv_string(jw, "name", f->name);
 		json_kv_hex(jw, "file", m->files[i].file);
 		json_kv_hex(jw, "group_file", f->parent);
-		json_kv_hex(jw, "container_file", ctr);
+		json_kv_hex(jw, "container_file", container_of_file(m, f));
 		json_kv_u64(jw, "pid", f->tgid);
 		json_kv_string(jw, "comm", f->comm);
 		json_kv_s64(jw, "fd", f->fd);
 		json_kv_u64(jw, "ioctls", f->ioctls);
-		json_name(jw, "dma_logging");
-		if (s)
-			session_json(jw, s);
-		else
-			json_null(jw);
+		session_or_null_json(jw, "dma_logging", VFS_DIRTY_DEVICE,
+				     session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE));
 		json_end_object(jw);
 	}
 	json_end_array(jw);
+}
+
+/* Files are listed in JSON only: the plain form shows them under their container. */
+static void files_json(const struct mirror *m, struct json_writer *jw)
+{
 	json_name(jw, "files");
 	json_start_array(jw);
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -806,7 +843,24 @@ void mirror__json(const struct mirror *m, struct json_writer *jw)
 		json_end_object(jw);
 	}
 	json_end_array(jw);
-	json_name(jw, "hwpt_sessions");
+}
+
+static void print_iommufd_sessions(const struct mirror *m, FILE *out)
+{
+	for (size_t i = 0; i < m->nsess; i++) {
+		char what[64];
+
+		if (m->sess[i].key.method != VFS_DIRTY_HWPT)
+			continue;
+		snprintf(what, sizeof(what), "%s dirty tracking of hwpt %u",
+			 decode_method_name(VFS_DIRTY_HWPT), m->sess[i].key.id);
+		print_session(out, "", what, &m->sess[i].s);
+	}
+}
+
+static void iommufd_sessions_json(const struct mirror *m, struct json_writer *jw)
+{
+	json_name(jw, "iommufd_sessions");
 	json_start_array(jw);
 	for (size_t i = 0; i < m->nsess; i++) {
 		if (m->sess[i].key.method != VFS_DIRTY_HWPT)
@@ -815,8 +869,36 @@ void mirror__json(const struct mirror *m, struct json_writer *jw)
 		json_kv_hex(jw, "file", m->sess[i].key.file);
 		json_kv_u64(jw, "hwpt_id", m->sess[i].key.id);
 		json_name(jw, "session");
-		session_json(jw, &m->sess[i].s);
+		session_json(jw, VFS_DIRTY_HWPT, &m->sess[i].s);
 		json_end_object(jw);
 	}
 	json_end_array(jw);
+}
+
+void mirror__print(const struct mirror *m, FILE *out)
+{
+	if (m->stale)
+		fprintf(out, "warning: events were lost; this state was rebuilt from the maps\n");
+	print_processes(m, out);
+	for (size_t i = 0; i < m->nctrs; i++)
+		mirror__print_container(m, &m->ctrs[i], out);
+	print_devices(m, out);
+	print_iommufd_sessions(m, out);
+	if (!m->nprocs && !m->nctrs && !m->nfiles)
+		fprintf(out, "no VFIO or iommufd activity seen\n");
+}
+
+void mirror__json(const struct mirror *m, struct json_writer *jw)
+{
+	json_kv_bool(jw, "stale", m->stale);
+	json_kv_u64(jw, "resyncs", m->resyncs);
+	processes_json(m, jw);
+	json_name(jw, "containers");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nctrs; i++)
+		mirror__container_json(m, &m->ctrs[i], jw);
+	json_end_array(jw);
+	devices_json(m, jw);
+	files_json(m, jw);
+	iommufd_sessions_json(m, jw);
 }
