@@ -15,6 +15,7 @@
 
 #include "serve.h"
 #include "vfioscope/common/log.h"
+#include "vfioscope/common/names.h"
 
 #if __has_include("vfioscope/tracer/tracer.h") &&               \
 		  __has_include("vfioscope/tracer/mirror.h") && \
@@ -78,13 +79,27 @@ static const struct mirror_container *session_container(const struct mirror *m,
 	return NULL;
 }
 
+/* The tracer's session kinds in the one vocabulary of the `method` label (names.h). */
+static enum dirty_method method_of(unsigned int vfs_method)
+{
+	switch (vfs_method) {
+	case VFS_DIRTY_TYPE1:
+		return DIRTY_METHOD_TYPE1;
+	case VFS_DIRTY_DEVICE:
+		return DIRTY_METHOD_DEVICE;
+	case VFS_DIRTY_HWPT:
+		return DIRTY_METHOD_IOMMUFD;
+	default:
+		return DIRTY_METHOD_NONE;
+	}
+}
+
 static void export_session(struct serve_tracer *st, const struct mirror_session *ms)
 {
 	const struct mirror_container *c = session_container(st->m, ms);
 	const struct vfs_session *s = &ms->s;
 	struct vfio_metrics_tracking tr = { .active = s->active != 0 };
-	const char *method = ms->key.method == VFS_DIRTY_HWPT ? "iommufd" :
-								decode_method_name(ms->key.method);
+	const char *method = dirty_method_name(method_of(ms->key.method));
 	char id[16];
 
 	if (!c)
@@ -109,20 +124,6 @@ static void export_session(struct serve_tracer *st, const struct mirror_session 
 	if (s->kern_dirty_bytes && s->page_size)
 		metric_series__set(metric_family__with(st->vm->dirty_pages, id, method),
 				   (double)(s->kern_dirty_bytes / s->page_size));
-}
-
-static const char *backend_of(const struct mirror_container *c)
-{
-	if (c->ioas || !c->c.iommu_type)
-		return c->ioas ? "iommufd" : "unknown";
-	switch (c->c.iommu_type) {
-	case 1:
-		return "type1";
-	case 3:
-		return "type1v2";
-	default:
-		return "other";
-	}
 }
 
 static int tracer_collect(struct metrics_registry *reg, void *ctx)
@@ -161,7 +162,8 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 		snprintf(id, sizeof(id), "%u", ctrs[i].id);
 		snprintf(comm, sizeof(comm), "%.16s", ctrs[i].c.comm);
 		vfio_metrics__mappings(st->vm, id, ctrs[i].c.mapped_bytes, ctrs[i].c.mappings);
-		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm, backend_of(&ctrs[i]));
+		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm,
+					backend_name(ctrs[i].c.iommu_type, ctrs[i].ioas));
 		if (ctrs[i].id < MAX_IDS)
 			st->seen[ctrs[i].id] = 1;
 	}
