@@ -58,5 +58,10 @@ unsigned int serve_track_step_ms(void);
 int serve_track_setup(struct serve *s, struct serve_source *src);
 int serve_track_step(struct serve *s, struct serve_source *src);
 void serve_track_stop(struct serve *s, struct serve_source *src);
+/*
+ * The fd of the container the in-process tracker drives, or -1: the tracer exports that
+ * container once, as SERVE_TRACK_CONTAINER, and leaves its dirty pages to the tracker.
+ */
+int serve_track_container_fd(void);
 
 #endif

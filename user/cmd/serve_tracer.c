@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "serve.h"
 #include "vfioscope/common/log.h"
@@ -34,6 +35,8 @@ struct serve_tracer {
 	struct vfio_metrics *vm;
 	/* container ids exported at the previous scrape, to drop the ones that went away */
 	unsigned char seen[MAX_IDS], prev[MAX_IDS];
+	/* the file of the container serve's own tracker drives (0: none seen) */
+	uint64_t own;
 };
 
 static struct serve_tracer tracer_state;
@@ -94,6 +97,37 @@ static enum dirty_method method_of(unsigned int vfs_method)
 	}
 }
 
+/*
+ * serve --track's container, as the tracer sees it: this process's container file, found by
+ * the fd the tracker holds (a file's last fd in its last process). One container, one set of
+ * numbers: it is exported once, under the tracker's label.
+ */
+static uint64_t own_container_file(const struct mirror *m)
+{
+	const struct mirror_file *files;
+	size_t nf = mirror__files(m, &files);
+	int fd = serve_track_container_fd();
+
+	for (size_t i = 0; fd >= 0 && i < nf; i++)
+		if (files[i].f.tgid == (uint32_t)getpid() && files[i].f.fd == fd)
+			return files[i].file;
+	return 0;
+}
+
+static bool is_own(const struct serve_tracer *st, const struct mirror_container *c)
+{
+	return st->own && c->file == st->own && c->c.tgid == (uint32_t)getpid();
+}
+
+static void container_label(const struct serve_tracer *st, const struct mirror_container *c,
+			    char *id, size_t len)
+{
+	if (is_own(st, c))
+		snprintf(id, len, "%s", SERVE_TRACK_CONTAINER);
+	else
+		snprintf(id, len, "%u", c->id);
+}
+
 static void export_session(struct serve_tracer *st, const struct mirror_session *ms)
 {
 	const struct mirror_container *c = session_container(st->m, ms);
@@ -102,7 +136,9 @@ static void export_session(struct serve_tracer *st, const struct mirror_session 
 	const char *method = dirty_method_name(method_of(ms->key.method));
 	char id[16];
 
-	if (!c)
+	/* serve's own tracker exports its session (syncs, pages): counting the driver's pages
+	 * here too would count them twice */
+	if (!c || is_own(st, c))
 		return;
 	snprintf(id, sizeof(id), "%u", c->id);
 	for (unsigned int i = 0; i < s->nr_ranges && i < VFS_LOG_RANGES; i++) {
@@ -155,16 +191,18 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 	if (err)
 		return err;
 	memset(st->seen, 0, sizeof(st->seen));
+	st->own = own_container_file(st->m);
 	nc = mirror__containers(st->m, &ctrs);
 	for (size_t i = 0; i < nc; i++) {
 		char id[16], comm[17];
 
-		snprintf(id, sizeof(id), "%u", ctrs[i].id);
+		container_label(st, &ctrs[i], id, sizeof(id));
 		snprintf(comm, sizeof(comm), "%.16s", ctrs[i].c.comm);
 		vfio_metrics__mappings(st->vm, id, ctrs[i].c.mapped_bytes, ctrs[i].c.mappings);
 		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm,
 					backend_name(ctrs[i].c.iommu_type, ctrs[i].ioas));
-		if (ctrs[i].id < MAX_IDS)
+		/* not "seen" under its number: series exported before the match go away */
+		if (ctrs[i].id < MAX_IDS && !is_own(st, &ctrs[i]))
 			st->seen[ctrs[i].id] = 1;
 	}
 	ns = mirror__sessions(st->m, &sess);

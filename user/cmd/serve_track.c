@@ -40,6 +40,11 @@ unsigned int serve_track_step_ms(void)
 	return ms ? ms : 1;
 }
 
+int serve_track_container_fd(void)
+{
+	return track_state.ts.c ? vfio_container__fd(track_state.ts.c) : -1;
+}
+
 static void device_driver(const char *bdf, char *out, size_t len)
 {
 	char path[PATH_MAX], link[PATH_MAX];
