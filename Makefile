@@ -146,7 +146,10 @@ $(VMP_BINS): $(OUTPUT)/tests/vm/%: tests/vm/src/%.c $(wildcard tests/vm/src/*.h)
 
 $(BENCH_BINS): $(OUTPUT)/bench/%: $(OUTPUT)/bench/%.o $(LIBVFIOSCOPE)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(filter %.o,$^) $(filter %.a,$^) $(LIBS) -o $@
+
+# The render bench feeds the exporter with serve's simulator, a test aid kept in user/cmd.
+$(OUTPUT)/bench/metrics_render: $(OUTPUT)/user/cmd/testaid_simulator.o
 
 # The reference DMA-logging device, built against each guest kernel's headers.
 kmod: | $(DEPS_STAMP)

@@ -10,15 +10,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../user/cmd/testaid.h"
+#include "vfioscope/common/clock.h"
 #include "vfioscope/exporter/vfio_metrics.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 struct setup {
 	struct metrics_registry *reg;
@@ -34,7 +28,7 @@ static void setup_init(struct setup *s, int n)
 	vfio_metrics__register(s->reg, &s->vm);
 	s->n = n;
 	for (int step = 0; step < 10; step++)
-		vfio_metrics__simulate(&s->vm, n, step);
+		testaid_simulate(&s->vm, n, step);
 }
 
 /* Median of @reps renders, in seconds; *bytes gets the size. */
@@ -44,10 +38,10 @@ static double render_time(struct setup *s, int reps, size_t *bytes)
 
 	for (int i = 0; i < reps; i++) {
 		char *out;
-		double t0 = now();
+		double t0 = clock_mono_s();
 
 		metrics_registry__render(s->reg, METRICS_FORMAT_TEXT, &out, bytes);
-		t[i] = now() - t0;
+		t[i] = clock_mono_s() - t0;
 		free(out);
 	}
 	for (int i = 1; i < reps; i++)
@@ -67,7 +61,7 @@ static void *writer(void *p)
 	struct setup *s = p;
 
 	for (uint64_t step = 10; !atomic_load(&s->stop); step++) {
-		vfio_metrics__simulate(&s->vm, s->n, step);
+		testaid_simulate(&s->vm, s->n, step);
 		atomic_fetch_add(&s->updates, s->n);
 	}
 	return NULL;
@@ -88,7 +82,7 @@ int main(int argc, char **argv)
 	printf("metrics_render: 1 container: %.1f us (%zu bytes)\n", t1 * 1e6, b1);
 	printf("metrics_render: %d containers: %.1f us (%zu bytes), %.1fx the baseline\n", n,
 	       tn * 1e6, bn, tn / t1);
-	t0 = now();
+	t0 = clock_mono_s();
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, writer, &big);
 	tw = render_time(&big, 200, &bn);
@@ -97,7 +91,7 @@ int main(int argc, char **argv)
 		pthread_join(th[i], NULL);
 	printf("metrics_render: %d containers with 2 writers: %.1f us, %.1fx without; writers "
 	       "made %.0f container updates/s meanwhile\n",
-	       n, tw * 1e6, tw / tn, atomic_load(&big.updates) / (now() - t0));
+	       n, tw * 1e6, tw / tn, atomic_load(&big.updates) / (clock_mono_s() - t0));
 	metrics_registry__free(base.reg);
 	metrics_registry__free(big.reg);
 	return 0;

@@ -630,6 +630,20 @@ static void test_tracker_method_names_round_trip(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+static void test_tracker_dirty_method_names_iommu_by_backend(void **state)
+{
+	assert_string_equal(dirty_method_name(tracker_dirty_method(TRACKER_METHOD_IOMMU, false)),
+			    "type1");
+	assert_string_equal(dirty_method_name(tracker_dirty_method(TRACKER_METHOD_IOMMU, true)),
+			    "iommufd");
+	assert_string_equal(dirty_method_name(tracker_dirty_method(TRACKER_METHOD_DEVICE, true)),
+			    "device");
+	assert_string_equal(
+		dirty_method_name(tracker_dirty_method(TRACKER_METHOD_PERPETUAL, false)),
+		"perpetual");
+	assert_int_equal(tracker_dirty_method(TRACKER_METHOD_AUTO, false), DIRTY_METHOD_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +670,7 @@ int main(void)
 		T(test_tracker_reports_each_query_including_the_failed_one),
 		T(test_tracker_fault_spec_parses),
 		T(test_tracker_method_names_round_trip),
+		T(test_tracker_dirty_method_names_iommu_by_backend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -147,6 +147,20 @@ static void test_tracking_exports_both_ranges_and_drops_an_absent_one(void **sta
 	metrics_registry__free(reg);
 }
 
+/* A container with a device, mappings, a tracking session and one sync: every family it has. */
+static void feed_container(struct vfio_metrics *vm, const char *id, const char *device)
+{
+	struct vfio_metrics_tracking tr = {
+		.active = true, .tracked_bytes = 1ULL << 30, .nranges = 1, .len32 = 1ULL << 30
+	};
+
+	assert_int_equal(vfio_metrics__container(vm, id, 100, "qemu", "type1v2"), 0);
+	assert_int_equal(vfio_metrics__device(vm, device, "vfio-pci", id), 0);
+	assert_int_equal(vfio_metrics__mappings(vm, id, 1ULL << 30, 1), 0);
+	assert_int_equal(vfio_metrics__tracking(vm, id, "device", &tr), 0);
+	assert_int_equal(vfio_metrics__sync(vm, id, "device", 100000, 256, 32768), 0);
+}
+
 static void test_container_gone_removes_only_its_series(void **state)
 {
 	struct metrics_registry *reg = metrics_registry__new();
@@ -154,11 +168,13 @@ static void test_container_gone_removes_only_its_series(void **state)
 	char *t;
 
 	vfio_metrics__register(reg, &vm);
-	vfio_metrics__simulate(&vm, 2, 0);
-	vfio_metrics__container_gone(&vm, "synthetic-0");
+	feed_container(&vm, "0", "0000:01:00.0");
+	feed_container(&vm, "1", "0000:02:00.0");
+	vfio_metrics__container_gone(&vm, "0");
 	t = render(reg);
-	assert_null(strstr(t, "container=\"synthetic-0\""));
-	assert_non_null(strstr(t, "vfio_dma_mapped_bytes{container=\"synthetic-1\"}"));
+	assert_null(strstr(t, "container=\"0\""));
+	assert_non_null(strstr(t, "vfio_dma_mapped_bytes{container=\"1\"}"));
+	assert_non_null(strstr(t, "vfio_dirty_tracking_active{container=\"1\",method=\"device\"}"));
 	free(t);
 	metrics_registry__free(reg);
 }
@@ -175,26 +191,6 @@ static void test_container_info_keeps_one_series_per_container(void **state)
 	metrics_registry__free(reg);
 }
 
-static void test_simulator_is_deterministic_and_named_synthetic(void **state)
-{
-	struct metrics_registry *reg = metrics_registry__new();
-	struct vfio_metrics vm;
-	char *t;
-
-	vfio_metrics__register(reg, &vm);
-	for (int step = 0; step < 3; step++)
-		vfio_metrics__simulate(&vm, 4, step);
-	t = render(reg);
-	assert_true(sample(t, "vfio_dma_mapped_bytes{container=\"synthetic-3\"}") ==
-		    (double)(4ULL << 30));
-	assert_int_equal(
-		sample(t, "vfio_dirty_pages_total{container=\"synthetic-3\",method=\"device\"}"),
-		3 * 256 * 4);
-	assert_int_equal(metric_family__nseries(vm.mapped_bytes), 4);
-	free(t);
-	metrics_registry__free(reg);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,7 +200,6 @@ int main(void)
 		cmocka_unit_test(test_tracking_exports_both_ranges_and_drops_an_absent_one),
 		cmocka_unit_test(test_container_gone_removes_only_its_series),
 		cmocka_unit_test(test_container_info_keeps_one_series_per_container),
-		cmocka_unit_test(test_simulator_is_deterministic_and_named_synthetic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,8 +19,11 @@
 
 #include "cmd.h"
 #include "serve.h"
-#include "vfioscope/exporter/http.h"
+#include "testaid.h"
+#include "track_session.h"
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/log.h"
+#include "vfioscope/exporter/http.h"
 #include "vfioscope/exporter/metrics.h"
 #include "vfioscope/exporter/privs.h"
 #include "vfioscope/exporter/vfio_metrics.h"
@@ -39,22 +42,26 @@ static void serve_usage(FILE *out)
 		"                          unless --allow-remote\n"
 		"  --allow-remote          permit a non-loopback address (put TLS/auth in front)\n"
 		"  --port-file FILE        write the bound port to FILE (with port 0)\n"
-		"  --duration SECONDS      stop after SECONDS (default: until SIGINT/SIGTERM)\n"
+		"  --duration TIME         stop after TIME (seconds, or 500ms, 2m; default: until\n"
+		"                          SIGINT/SIGTERM)\n"
 		"  --keep-caps LIST        capabilities kept after setup (default none)\n"
-		"  --max-conns N           concurrent connections (default 64)\n"
+		"  --max-conns N           concurrent connections (default 64, 1..4096)\n"
 		"  --http-timeout SECONDS  idle connection timeout (default 10)\n"
 		"  --no-tracer             do not load the BPF tracer (builds with one load it)\n"
 		"  --tracer-mode MODE      force the tracer's way in: fentry, kprobe, tp_btf, raw_tp\n"
-		"  --simulate N            SIMULATOR: feed N synthetic containers (synthetic-0..)\n"
-		"  --simulate-interval MS  simulator step (default 1000)\n"
+		"  --simulate N            TEST AID: feed N synthetic containers (synthetic-0..),\n"
+		"                          made up, not observed (1..1024)\n"
+		"  --simulate-interval MS  test aid simulator step (default 1000, at least 10)\n"
 		"  --strict                fail when a source fails to start (default: report it\n"
 		"                          in /healthz and keep serving the others)\n"
-		"  --track                 also run `vfioscope track --json TRACK OPTIONS` (the\n"
-		"                          options after --) and export its syncs as container\n"
-		"                          \"track\"; serve exits 1 if it fails\n"
+		"  --track                 also track dirty pages in-process, as `vfioscope track`\n"
+		"                          does with the TRACK OPTIONS after --, and export its\n"
+		"                          syncs as container \"track\"; serve exits 1 if it fails\n"
 		"  --summary               print a summary of what was observed at exit\n"
-		"  --list-metrics          print every metric family (name type labels) and exit\n",
+		"  --list-metrics          print every metric family (name type labels) and exit\n"
+		"\nTRACK OPTIONS:\n",
 		HTTP_DEFAULT_LISTEN);
+	track_options_usage(out);
 }
 
 static int write_port_file(const char *path, int port)
@@ -76,18 +83,18 @@ static int sim_setup(struct serve *s, struct serve_source *src)
 {
 	pr_warn("SIMULATOR: serving %d synthetic containers (synthetic-0..), not real data",
 		s->sim_containers);
-	return vfio_metrics__simulate(&s->vm, s->sim_containers, s->sim_step++);
+	return testaid_simulate(&s->vm, s->sim_containers, s->sim_step++);
 }
 
 static int sim_step(struct serve *s, struct serve_source *src)
 {
-	return vfio_metrics__simulate(&s->vm, s->sim_containers, s->sim_step++);
+	return testaid_simulate(&s->vm, s->sim_containers, s->sim_step++);
 }
 
 /*
  * The sources, in setup order: the BPF tracer (serve_tracer.c: loaded and attached in setup, a
  * collector reads its maps per scrape, the main loop drains its ring buffer), the simulator,
- * the tracker (serve_track.c: `vfioscope track --json` as a child, its lines read by the loop).
+ * the tracker (serve_track.c: track's session in-process, one sync per step).
  */
 static struct serve_source sources[] = {
 	{ "tracer", serve_tracer_setup, NULL, serve_tracer_step, serve_tracer_stop,
@@ -238,252 +245,327 @@ static void print_summary(struct serve *s, FILE *out)
 		metric_series__value(metric_family__series(s->vm.events_lost, NULL)));
 }
 
-static double mono_s(void)
-{
-	struct timespec ts;
+struct serve_opts {
+	struct http_server_opts hopts;
+	const char *port_file;
+	uint64_t duration_ns; /* 0: until a signal */
+	uint64_t keep_caps;
+	bool list, strict, track, summary, no_tracer;
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
+static const struct option serve_opts[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "allow-remote", no_argument, NULL, 'R' },
+	{ "port-file", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "keep-caps", required_argument, NULL, 'k' },
+	{ "max-conns", required_argument, NULL, 'c' },
+	{ "http-timeout", required_argument, NULL, 't' },
+	{ "simulate", required_argument, NULL, 's' },
+	{ "simulate-interval", required_argument, NULL, 'i' },
+	{ "list-metrics", no_argument, NULL, 'L' },
+	{ "strict", no_argument, NULL, 'S' },
+	{ "track", no_argument, NULL, 'T' },
+	{ "no-tracer", no_argument, NULL, 'N' },
+	{ "tracer-mode", required_argument, NULL, 'M' },
+	{ "summary", no_argument, NULL, 'U' },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+static int parse_tracer_mode(struct serve *s, const char *v)
+{
+	static const char *const modes[] = { "fentry", "kprobe", "tp_btf", "raw_tp" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (!strcmp(v, modes[i])) {
+			s->tracer_mode = modes[i];
+			return 0;
+		}
+	}
+	return bad_option("serve", "--tracer-mode", v, "not fentry, kprobe, tp_btf or raw_tp");
 }
 
-int cmd_serve(int argc, char **argv)
+/* One option with a value: 0, or 2 after its one-line message. */
+static int parse_value(struct serve *s, struct serve_opts *o, int c, const char *v)
 {
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "allow-remote", no_argument, NULL, 'R' },
-		{ "port-file", required_argument, NULL, 'p' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "keep-caps", required_argument, NULL, 'k' },
-		{ "max-conns", required_argument, NULL, 'c' },
-		{ "http-timeout", required_argument, NULL, 't' },
-		{ "simulate", required_argument, NULL, 's' },
-		{ "simulate-interval", required_argument, NULL, 'i' },
-		{ "list-metrics", no_argument, NULL, 'L' },
-		{ "strict", no_argument, NULL, 'S' },
-		{ "track", no_argument, NULL, 'T' },
-		{ "no-tracer", no_argument, NULL, 'N' },
-		{ "tracer-mode", required_argument, NULL, 'M' },
-		{ "summary", no_argument, NULL, 'U' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct http_server_opts hopts = {};
-	struct serve s = {};
-	struct serve_source *sim = source("simulator");
-	const char *port_file = NULL, *keep_caps = NULL;
-	double duration = 0, deadline;
-	bool list = false, strict = false, track = false, summary = false, no_tracer = false;
-	uint64_t keep = 0;
-	sigset_t sigs;
-	int c, err, ret = 1;
+	const uint64_t week_ns = 7 * 24 * 3600ULL * 1000000000ULL;
+	unsigned int *sim_ms = &source("simulator")->step_ms;
+	int n = 0, err;
+
+	switch (c) {
+	case 'l':
+		o->hopts.listen = v;
+		return 0;
+	case 'p':
+		o->port_file = v;
+		return 0;
+	case 'd':
+		return opt_duration_ns("serve", "--duration", v, 1000000, week_ns, &o->duration_ns);
+	case 'k':
+		if (privs_parse(v, &o->keep_caps))
+			return bad_option("serve", "--keep-caps", v, "unknown capability");
+		return 0;
+	case 'c':
+		err = opt_int("serve", "--max-conns", v, 1, 4096, &n);
+		o->hopts.max_conns = n;
+		return err;
+	case 't':
+		err = opt_int("serve", "--http-timeout", v, 1, 3600, &n);
+		o->hopts.timeout_s = n;
+		return err;
+	case 's':
+		return opt_int("serve", "--simulate", v, 1, 1024, &s->sim_containers);
+	case 'i':
+		err = opt_int("serve", "--simulate-interval", v, 10, 3600 * 1000, &n);
+		*sim_ms = n;
+		return err;
+	case 'M':
+		return parse_tracer_mode(s, v);
+	}
+	return 2;
+}
+
+static int parse_flag(struct serve_opts *o, int c)
+{
+	switch (c) {
+	case 'R':
+		o->hopts.allow_remote = true;
+		return 0;
+	case 'S':
+		o->strict = true;
+		return 0;
+	case 'T':
+		o->track = true;
+		return 0;
+	case 'N':
+		o->no_tracer = true;
+		return 0;
+	case 'U':
+		o->summary = true;
+		return 0;
+	case 'L':
+		o->list = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* Returns 0, 2 after one line about a usage error, or -1 for --help. */
+static int serve_parse(struct serve *s, struct serve_opts *o, int argc, char **argv)
+{
+	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			hopts.listen = optarg;
-			break;
-		case 'R':
-			hopts.allow_remote = true;
-			break;
-		case 'p':
-			port_file = optarg;
-			break;
-		case 'd':
-			duration = atof(optarg);
-			break;
-		case 'k':
-			keep_caps = optarg;
-			break;
-		case 'c':
-			hopts.max_conns = atoi(optarg);
-			break;
-		case 't':
-			hopts.timeout_s = atoi(optarg);
-			break;
-		case 's':
-			s.sim_containers = atoi(optarg);
-			break;
-		case 'i':
-			sim->step_ms = atoi(optarg);
-			break;
-		case 'S':
-			strict = true;
-			break;
-		case 'T':
-			track = true;
-			break;
-		case 'N':
-			no_tracer = true;
-			break;
-		case 'M':
-			s.tracer_mode = optarg;
-			break;
-		case 'U':
-			summary = true;
-			break;
-		case 'L':
-			list = true;
-			break;
-		case 'h':
-			serve_usage(stdout);
-			return 0;
-		default:
-			serve_usage(stderr);
+	opterr = 0; /* one line per mistake, ours */
+	while ((c = getopt_long(argc, argv, ":h", serve_opts, NULL)) != -1) {
+		if (c == 'h')
+			return -1;
+		if (c == '?' || c == ':')
+			return bad_option("serve", "option", argv[optind - 1],
+					  c == ':' ? "needs a value" : "unknown option");
+		if (parse_flag(o, c) && parse_value(s, o, c, optarg))
 			return 2;
-		}
 	}
-	if (track) {
-		s.track_argc = argc - optind;
-		s.track_argv = argv + optind;
+	if (!o->track) {
+		if (optind < argc)
+			return bad_option("serve", "argument", argv[optind],
+					  "unexpected (track options go after --track --)");
+		return 0;
 	}
-	if ((optind < argc && !track) || s.sim_containers < 0 || sim->step_ms < 10 ||
-	    duration < 0) {
-		serve_usage(stderr);
-		return 2;
-	}
-	if (privs_parse(keep_caps, &keep)) {
-		fprintf(stderr, "vfioscope: unknown capability in --keep-caps %s\n", keep_caps);
-		return 2;
-	}
+	/* The track options after --: argv[optind - 1] stands in for argv[0]. */
+	return serve_track_parse(argc - optind + 1, argv + optind - 1);
+}
 
-	s.reg = metrics_registry__new();
-	if (!s.reg) {
-		fprintf(stderr, "vfioscope: failed to allocate the metrics registry\n");
-		return 1;
-	}
-	err = vfio_metrics__register(s.reg, &s.vm);
+static int list_metrics(struct serve *s)
+{
+	char *text;
+	int err;
+
+	err = metrics_registry__list(s->reg, &text, NULL);
 	if (err)
-		goto out;
-	if (list) {
-		char *text;
+		return err;
+	fputs(text, stdout);
+	free(text);
+	return 0;
+}
 
-		err = metrics_registry__list(s.reg, &text, NULL);
-		if (!err) {
-			fputs(text, stdout);
-			free(text);
-			ret = 0;
-		}
-		goto out;
-	}
+/*
+ * Privileged steps: the tracer (CAP_BPF + CAP_PERFMON to load and attach; CAP_SYS_ADMIN only
+ * for module BTF by id), the tracker (opens /dev/vfio or /dev/iommu, pins memory, starts
+ * tracking). A source that fails is marked and the rest go on, unless --strict.
+ */
+static int setup_sources(struct serve *s, const struct serve_opts *o)
+{
+	struct serve_source *track = source("tracker");
+	int err;
 
-	/*
-	 * Privileged steps: the tracer (CAP_BPF + CAP_PERFMON to load and attach; CAP_SYS_ADMIN
-	 * only for module BTF by id), the tracker (opens /dev/vfio or /dev/iommu, pins memory).
-	 */
-	sim->enabled = s.sim_containers > 0;
-	source("tracker")->enabled = track;
-	source("tracer")->enabled = serve_have_tracer && !no_tracer;
+	source("simulator")->enabled = s->sim_containers > 0;
+	track->enabled = o->track;
+	if (o->track)
+		track->step_ms = serve_track_step_ms();
+	source("tracer")->enabled = serve_have_tracer && !o->no_tracer;
 	for (size_t i = 0; i < NSOURCES; i++) {
 		struct serve_source *src = &sources[i];
 
 		if (!src->enabled || !src->setup)
 			continue;
-		err = src->setup(&s, src);
+		err = src->setup(s, src);
 		if (err) {
 			pr_err("failed to start source %s: %s", src->name, strerror(-err));
 			src->failed = true;
-			if (strict)
-				goto out;
-			err = 0;
+			if (o->strict)
+				return err;
 		}
 	}
+	return 0;
+}
 
-	hopts.reg = s.reg;
-	hopts.vm = &s.vm;
-	hopts.health = health;
-	hopts.health_ctx = &s;
-	hopts.landing = vfioscope_landing_html;
-	hopts.landing_len = vfioscope_landing_html_len;
-	err = http_server__new(&hopts, &s.http);
+/* Binds, drops every capability not asked for, then starts the sources and the server. */
+static int start_serving(struct serve *s, struct serve_opts *o, sigset_t *sigs)
+{
+	int err;
+
+	o->hopts.reg = s->reg;
+	o->hopts.vm = &s->vm;
+	o->hopts.health = health;
+	o->hopts.health_ctx = s;
+	o->hopts.landing = vfioscope_landing_html;
+	o->hopts.landing_len = vfioscope_landing_html_len;
+	err = http_server__new(&o->hopts, &s->http);
 	if (err)
-		goto out;
-
-	/* Everything privileged is done: keep only what was asked for (default nothing). */
-	err = privs_drop(keep);
+		return err;
+	err = privs_drop(o->keep_caps);
 	if (err)
-		goto out;
-
+		return err;
 	/* Signals are taken synchronously by this thread; the server threads inherit the mask. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
 	for (size_t i = 0; i < NSOURCES; i++) {
 		struct serve_source *src = &sources[i];
 
-		if (src->enabled && !src->failed && src->start && (err = src->start(&s, src))) {
+		if (src->enabled && !src->failed && src->start && (err = src->start(s, src))) {
 			pr_err("failed to start source %s: %s", src->name, strerror(-err));
-			goto out;
+			return err;
 		}
 	}
-	err = http_server__start(s.http);
+	err = http_server__start(s->http);
 	if (err)
-		goto out;
-	if (port_file && (err = write_port_file(port_file, http_server__port(s.http)))) {
-		pr_err("failed to write %s: %s", port_file, strerror(-err));
-		goto out;
+		return err;
+	if (o->port_file && (err = write_port_file(o->port_file, http_server__port(s->http)))) {
+		pr_err("failed to write %s: %s", o->port_file, strerror(-err));
+		return err;
 	}
 	fprintf(stderr,
 		"vfioscope: serving /metrics, /healthz and a landing page at / on port %d\n",
-		http_server__port(s.http));
+		http_server__port(s->http));
+	return 0;
+}
 
-	deadline = duration ? mono_s() + duration : 0;
+/* Steps every source that is due; *wake becomes the earliest next step. */
+static int step_sources(struct serve *s, double now, double *wake)
+{
+	for (size_t i = 0; i < NSOURCES; i++) {
+		struct serve_source *src = &sources[i];
+		int err;
+
+		if (!src->enabled || src->failed || !src->step)
+			continue;
+		if (now >= src->next) {
+			err = src->step(s, src);
+			if (err) {
+				pr_err("failed to run source %s: %s", src->name, strerror(-err));
+				return err;
+			}
+			src->next += src->step_ms / 1000.0;
+			if (src->next < now)
+				src->next = now + src->step_ms / 1000.0;
+		}
+		if (src->next < *wake)
+			*wake = src->next;
+	}
+	return 0;
+}
+
+/* Until SIGINT/SIGTERM or --duration. */
+static int run_loop(struct serve *s, const struct serve_opts *o, const sigset_t *sigs)
+{
+	double deadline = o->duration_ns ? clock_mono_s() + o->duration_ns / 1e9 : 0;
+	int err;
+
 	for (size_t i = 0; i < NSOURCES; i++)
-		sources[i].next = mono_s() + sources[i].step_ms / 1000.0;
+		sources[i].next = clock_mono_s() + sources[i].step_ms / 1000.0;
 	for (;;) {
-		double now = mono_s(), wake = now + 1;
+		double now = clock_mono_s(), wake = now + 1;
 
 		if (deadline && now >= deadline)
-			break;
-		for (size_t i = 0; i < NSOURCES; i++) {
-			struct serve_source *src = &sources[i];
-
-			if (!src->enabled || src->failed || !src->step)
-				continue;
-			if (now >= src->next) {
-				err = src->step(&s, src);
-				if (err) {
-					pr_err("failed to run source %s: %s", src->name,
-					       strerror(-err));
-					goto out;
-				}
-				src->next += src->step_ms / 1000.0;
-				if (src->next < now)
-					src->next = now + src->step_ms / 1000.0;
-			}
-			if (src->next < wake)
-				wake = src->next;
-		}
+			return 0;
+		err = step_sources(s, now, &wake);
+		if (err)
+			return err;
 		if (deadline && deadline < wake)
 			wake = deadline;
-		if (wait_signal(&sigs, (long)((wake - mono_s()) * 1000) + 1))
-			break;
+		if (wait_signal(sigs, (long)((wake - clock_mono_s()) * 1000) + 1))
+			return 0;
 	}
-	ret = 0;
-out:
-	if (s.http) /* stop serving before the sources' last words */
-		http_server__free(s.http);
-	s.http = NULL;
-	if (err)
-		ret = 1;
-	http_server__free(s.http);
+}
+
+/* Stops serving, then the sources; returns the exit status. */
+static int teardown(struct serve *s, const struct serve_opts *o, int err)
+{
+	bool summary = o->summary && !o->list;
+	int ret = err ? 1 : 0;
+
+	http_server__free(s->http); /* stop serving before the sources' last words */
+	s->http = NULL;
 	/* The collectors' last reading, while their sources still exist. */
-	if (summary && !list && s.reg)
-		metrics_registry__collect(s.reg);
+	if (summary)
+		metrics_registry__collect(s->reg);
 	for (size_t i = 0; i < NSOURCES; i++)
 		if (sources[i].enabled && !sources[i].failed && sources[i].stop)
-			sources[i].stop(&s, &sources[i]);
+			sources[i].stop(s, &sources[i]);
 	for (size_t i = 0; i < NSOURCES; i++) {
 		if (sources[i].enabled && sources[i].failed) {
 			fprintf(stderr, "vfioscope: source %s failed\n", sources[i].name);
 			ret = 1;
 		}
 	}
-	if (summary && !list && s.reg)
-		print_summary(&s, stdout);
-	metrics_registry__free(s.reg);
+	if (summary)
+		print_summary(s, stdout);
+	metrics_registry__free(s->reg);
 	return ret;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = {};
+	struct serve s = {};
+	sigset_t sigs;
+	int err;
+
+	err = serve_parse(&s, &o, argc, argv);
+	if (err < 0) {
+		serve_usage(stdout);
+		return 0;
+	}
+	if (err)
+		return err;
+	s.reg = metrics_registry__new();
+	if (!s.reg) {
+		fprintf(stderr, "vfioscope: failed to allocate the metrics registry\n");
+		return 1;
+	}
+	err = vfio_metrics__register(s.reg, &s.vm);
+	if (!err && o.list)
+		err = list_metrics(&s);
+	else if (!err)
+		err = setup_sources(&s, &o);
+	if (!err && !o.list)
+		err = start_serving(&s, &o, &sigs);
+	if (!err && !o.list)
+		err = run_loop(&s, &o, &sigs);
+	return teardown(&s, &o, err);
 }

@@ -16,20 +16,10 @@ struct serve {
 	struct metrics_registry *reg;
 	struct vfio_metrics vm;
 	struct http_server *http;
-	/* SIMULATOR source (--simulate): synthetic containers, not a real source. */
+	/* SIMULATOR source (--simulate, a test aid): synthetic containers, not real data. */
 	int sim_containers;
 	uint64_t sim_step;
 	const char *tracer_mode; /* --tracer-mode: fentry, kprobe, tp_btf, raw_tp; NULL: best */
-	/* tracker source (--track -- TRACK OPTIONS): `vfioscope track --json` as a child */
-	int track_argc;
-	char **track_argv;
-	pid_t track_pid;
-	int track_fd;
-	char track_line[65536];
-	size_t track_len;
-	int track_status; /* exit status once it ended, else -1 */
-	char track_method[16];
-	struct vfio_metrics_tracking track_state;
 };
 
 /*
@@ -57,12 +47,21 @@ int serve_tracer_setup(struct serve *s, struct serve_source *src);
 int serve_tracer_step(struct serve *s, struct serve_source *src);
 void serve_tracer_stop(struct serve *s, struct serve_source *src);
 
-/* serve_track.c: the tracker, run as `vfioscope track --json OPTIONS`. Its container label. */
+/*
+ * serve_track.c: the tracker, in-process (the session `vfioscope track` runs), as container
+ * SERVE_TRACK_CONTAINER. serve_track_parse takes the track options after --track -- (argv[0]
+ * is skipped) and returns like track_args_parse(); the source steps every --interval.
+ */
 #define SERVE_TRACK_CONTAINER "track"
+int serve_track_parse(int argc, char **argv);
+unsigned int serve_track_step_ms(void);
 int serve_track_setup(struct serve *s, struct serve_source *src);
 int serve_track_step(struct serve *s, struct serve_source *src);
 void serve_track_stop(struct serve *s, struct serve_source *src);
-/* Parses one JSON line of `vfioscope track --json` into metrics (exposed for tests). */
-int serve_track_line(struct serve *s, const char *line);
+/*
+ * The fd of the container the in-process tracker drives, or -1: the tracer exports that
+ * container once, as SERVE_TRACK_CONTAINER, and leaves its dirty pages to the tracker.
+ */
+int serve_track_container_fd(void);
 
 #endif

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "serve.h"
 #include "vfioscope/common/log.h"
+#include "vfioscope/common/names.h"
 
 #if __has_include("vfioscope/tracer/tracer.h") &&               \
 		  __has_include("vfioscope/tracer/mirror.h") && \
@@ -33,6 +35,8 @@ struct serve_tracer {
 	struct vfio_metrics *vm;
 	/* container ids exported at the previous scrape, to drop the ones that went away */
 	unsigned char seen[MAX_IDS], prev[MAX_IDS];
+	/* the file of the container serve's own tracker drives (0: none seen) */
+	uint64_t own;
 };
 
 static struct serve_tracer tracer_state;
@@ -78,16 +82,63 @@ static const struct mirror_container *session_container(const struct mirror *m,
 	return NULL;
 }
 
+/* The tracer's session kinds in the one vocabulary of the `method` label (names.h). */
+static enum dirty_method method_of(unsigned int vfs_method)
+{
+	switch (vfs_method) {
+	case VFS_DIRTY_TYPE1:
+		return DIRTY_METHOD_TYPE1;
+	case VFS_DIRTY_DEVICE:
+		return DIRTY_METHOD_DEVICE;
+	case VFS_DIRTY_HWPT:
+		return DIRTY_METHOD_IOMMUFD;
+	default:
+		return DIRTY_METHOD_NONE;
+	}
+}
+
+/*
+ * serve --track's container, as the tracer sees it: this process's container file, found by
+ * the fd the tracker holds (a file's last fd in its last process). One container, one set of
+ * numbers: it is exported once, under the tracker's label.
+ */
+static uint64_t own_container_file(const struct mirror *m)
+{
+	const struct mirror_file *files;
+	size_t nf = mirror__files(m, &files);
+	int fd = serve_track_container_fd();
+
+	for (size_t i = 0; fd >= 0 && i < nf; i++)
+		if (files[i].f.tgid == (uint32_t)getpid() && files[i].f.fd == fd)
+			return files[i].file;
+	return 0;
+}
+
+static bool is_own(const struct serve_tracer *st, const struct mirror_container *c)
+{
+	return st->own && c->file == st->own && c->c.tgid == (uint32_t)getpid();
+}
+
+static void container_label(const struct serve_tracer *st, const struct mirror_container *c,
+			    char *id, size_t len)
+{
+	if (is_own(st, c))
+		snprintf(id, len, "%s", SERVE_TRACK_CONTAINER);
+	else
+		snprintf(id, len, "%u", c->id);
+}
+
 static void export_session(struct serve_tracer *st, const struct mirror_session *ms)
 {
 	const struct mirror_container *c = session_container(st->m, ms);
 	const struct vfs_session *s = &ms->s;
 	struct vfio_metrics_tracking tr = { .active = s->active != 0 };
-	const char *method = ms->key.method == VFS_DIRTY_HWPT ? "iommufd" :
-								decode_method_name(ms->key.method);
+	const char *method = dirty_method_name(method_of(ms->key.method));
 	char id[16];
 
-	if (!c)
+	/* serve's own tracker exports its session (syncs, pages): counting the driver's pages
+	 * here too would count them twice */
+	if (!c || is_own(st, c))
 		return;
 	snprintf(id, sizeof(id), "%u", c->id);
 	for (unsigned int i = 0; i < s->nr_ranges && i < VFS_LOG_RANGES; i++) {
@@ -109,20 +160,6 @@ static void export_session(struct serve_tracer *st, const struct mirror_session 
 	if (s->kern_dirty_bytes && s->page_size)
 		metric_series__set(metric_family__with(st->vm->dirty_pages, id, method),
 				   (double)(s->kern_dirty_bytes / s->page_size));
-}
-
-static const char *backend_of(const struct mirror_container *c)
-{
-	if (c->ioas || !c->c.iommu_type)
-		return c->ioas ? "iommufd" : "unknown";
-	switch (c->c.iommu_type) {
-	case 1:
-		return "type1";
-	case 3:
-		return "type1v2";
-	default:
-		return "other";
-	}
 }
 
 static int tracer_collect(struct metrics_registry *reg, void *ctx)
@@ -154,15 +191,18 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 	if (err)
 		return err;
 	memset(st->seen, 0, sizeof(st->seen));
+	st->own = own_container_file(st->m);
 	nc = mirror__containers(st->m, &ctrs);
 	for (size_t i = 0; i < nc; i++) {
 		char id[16], comm[17];
 
-		snprintf(id, sizeof(id), "%u", ctrs[i].id);
+		container_label(st, &ctrs[i], id, sizeof(id));
 		snprintf(comm, sizeof(comm), "%.16s", ctrs[i].c.comm);
 		vfio_metrics__mappings(st->vm, id, ctrs[i].c.mapped_bytes, ctrs[i].c.mappings);
-		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm, backend_of(&ctrs[i]));
-		if (ctrs[i].id < MAX_IDS)
+		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm,
+					backend_name(ctrs[i].c.iommu_type, ctrs[i].ioas));
+		/* not "seen" under its number: series exported before the match go away */
+		if (ctrs[i].id < MAX_IDS && !is_own(st, &ctrs[i]))
 			st->seen[ctrs[i].id] = 1;
 	}
 	ns = mirror__sessions(st->m, &sess);

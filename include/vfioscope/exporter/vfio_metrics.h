@@ -91,13 +91,4 @@ int vfio_metrics__tracking(struct vfio_metrics *vm, const char *container, const
 int vfio_metrics__sync(struct vfio_metrics *vm, const char *container, const char *method,
 		       uint64_t duration_ns, uint64_t dirty_pages, uint64_t bitmap_bytes);
 
-/*
- * SIMULATOR (not a real source): feeds @ncontainers containers named "synthetic-N" with a
- * deterministic workload, one step per call: container i maps (i+1) GiB in two ranges (half,
- * at most 3 GiB, below 4 GiB; the rest from 4 GiB), runs device dirty tracking, and each step syncs once reporting
- * 256*(i+1) dirty pages in ((i % 8)+1) * 100 us with a bitmap of its mapped size / 32768 bytes.
- * For benches, the landing page check and the Prometheus test before a tracker exists.
- */
-int vfio_metrics__simulate(struct vfio_metrics *vm, int ncontainers, uint64_t step);
-
 #endif

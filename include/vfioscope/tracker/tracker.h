@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vfioscope/common/names.h"
 #include "vfioscope/common/ranges.h"
 
 struct vfio_container;
@@ -32,6 +33,11 @@ enum tracker_method {
 const char *tracker_method_name(enum tracker_method m);
 /* "auto", "device", "iommu", "perpetual" -> 0, else -EINVAL */
 int tracker_method_parse(const char *s, enum tracker_method *m);
+/*
+ * The method in the one vocabulary of the `method` label (names.h): the IOMMU method is
+ * "type1" or "iommufd" by the container's backend; AUTO (not started) is DIRTY_METHOD_NONE.
+ */
+enum dirty_method tracker_dirty_method(enum tracker_method m, bool iommufd);
 
 enum tracker_range_mode {
 	TRACKER_RANGES_SEED, /* at most 32-bit + 64-bit + pci64: what QEMU sends */

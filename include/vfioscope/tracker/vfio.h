@@ -48,6 +48,8 @@ int vfio_iommufd_available(char *why, size_t len);
 int vfio_container__open(enum vfio_backend backend, struct vfio_container **out);
 void vfio_container__free(struct vfio_container *c);
 enum vfio_backend vfio_container__backend(const struct vfio_container *c);
+/* The `backend` label (names.h backend_name()): "type1v2" once a group is attached, "iommufd". */
+const char *vfio_container__backend_name(const struct vfio_container *c);
 
 /*
  * Adds the PCI device bdf ("0000:00:02.0"): type1 opens its IOMMU group, checks it is viable,

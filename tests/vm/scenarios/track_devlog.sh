@@ -108,8 +108,8 @@ check "--ranges exact sends every mapped interval (4 ranges)" \
 	json_check "$T/exact.json" 'len(start["ranges"]) == 4 and start["ranges"][1] == {"iova": "0x8000000", "length": "0x1000000"}'
 vfs track -d "$bdf" --layout 32M@0,16M@0x8000000,16M@4G,16M@0x8000000000:bar \
 	--interval 100ms --count 1 --json >"$T/seed.json" 2>&1
-check "seed ranges exit 0 (1 where REPORT cannot work)" [ $? = $((1 - report_ok)) ]
-check "seed ranges: 32-bit, 64-bit and the pci64 BAR bucket (3 ranges)" \
+check "ranges of QEMU's range algorithm exit 0 (1 where REPORT cannot work)" [ $? = $((1 - report_ok)) ]
+check "QEMU's range algorithm: 32-bit, 64-bit and the pci64 BAR bucket (3 ranges)" \
 	json_check "$T/seed.json" '[r["iova"] for r in start["ranges"]] == ["0x0", "0x100000000", "0x8000000000"] and start["ranges"][0]["length"] == "0x9000000"'
 
 # A device that fails to start: listed twice, the second START on the same device is refused.

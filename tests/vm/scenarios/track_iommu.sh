@@ -20,7 +20,7 @@ rc=$?
 cat "$T/auto.json" "$T/auto.err"
 check "auto on plain vfio-pci exits 0" [ $rc = 0 ]
 check "auto chose the IOMMU method (type1 backend)" \
-	json_check "$T/auto.json" 'start["method"] == "iommu" and start["backend"] == "type1"'
+	json_check "$T/auto.json" 'start["method"] == "type1" and start["backend"] == "type1v2"'
 check "the reason device tracking was not used names the device and ENOTTY" \
 	json_check "$T/auto.json" '"does not support DMA logging: Inappropriate ioctl" in start["fallback_reason"]'
 check "4 syncs, each reporting all 24576 mapped pages dirty (type1 semantics)" \
@@ -32,14 +32,14 @@ check "summary ok, tracking stopped" \
 python3 - "$T/auto.json" <<'EOF'
 import json, sys
 d = [json.loads(l)["duration_ns"] for l in open(sys.argv[1]) if '"sync"' in l]
-print("sync durations (iommu, 96 MiB, 2 GET_BITMAP): " + " ".join("%.3fms" % (x / 1e6) for x in d))
+print("sync durations (type1, 96 MiB, 2 GET_BITMAP): " + " ".join("%.3fms" % (x / 1e6) for x in d))
 EOF
 
 out=$(vfs track -d "$bdf" --layout $L --interval 100ms --count 2 2>&1)
 rc=$?
 echo "$out"
 check "text output: one line per sync and a summary" \
-	sh -c '[ $0 = 0 ] && [ "$(echo "$1" | grep -c "^sync [0-9]*: iommu, 24576 dirty pages")" = 2 ] && echo "$1" | grep -q "^summary: ok"' "$rc" "$out"
+	sh -c '[ $0 = 0 ] && [ "$(echo "$1" | grep -c "^sync [0-9]*: type1, 24576 dirty pages")" = 2 ] && echo "$1" | grep -q "^summary: ok"' "$rc" "$out"
 
 # The five sections nested QEMU 10 maps for `-m 256`: 5 GET_BITMAPs, 8208 bitmap bytes a sync.
 vfs track -d "$bdf" --layout 0xc0000@0,0x20000@0xc0000,0x20000@0xe0000,0xff00000@0x100000,0x40000@0xfffc0000 --interval 100ms --count 2 --json >"$T/q.json" 2>&1
@@ -55,7 +55,7 @@ check "forced device method fails with exit 1 and names device and errno" \
 out=$(vfs track -d "$bdf" --layout $L,viommu --method device --count 1 2>&1)
 rc=$?
 echo "$out"
-check "vIOMMU layout: device method refused with the seed's blocker" \
+check "vIOMMU layout: device method refused with QEMU's migration blocker" \
 	sh -c '[ $0 = 1 ] && echo "$1" | grep -q "device dirty tracking is blocked with a vIOMMU"' "$rc" "$out"
 
 out=$(vfs track -d "$bdf" --layout $L --method perpetual --interval 100ms --count 2 2>&1)

@@ -332,39 +332,3 @@ int vfio_metrics__sync(struct vfio_metrics *vm, const char *container, const cha
 				       (double)bitmap_bytes);
 	return 0;
 }
-
-int vfio_metrics__simulate(struct vfio_metrics *vm, int ncontainers, uint64_t step)
-{
-	const uint64_t gib = 1ULL << 30;
-
-	for (int i = 0; i < ncontainers; i++) {
-		char id[32], dev[16];
-		uint64_t mapped = (uint64_t)(i + 1) * gib;
-		/* Like a VM: half below 4 GiB (at most 3 GiB), the rest from 4 GiB up. */
-		uint64_t low = mapped / 2 < 3 * gib ? mapped / 2 : 3 * gib;
-		struct vfio_metrics_tracking t = {
-			.active = true,
-			.tracked_bytes = mapped,
-			.nranges = mapped > low ? 2 : 1,
-			.start32 = 0,
-			.len32 = low,
-			.start64 = 4 * gib,
-			.len64 = mapped - low,
-		};
-		int err;
-
-		snprintf(id, sizeof(id), "synthetic-%d", i);
-		if (step == 0) {
-			snprintf(dev, sizeof(dev), "0000:%02x:00.0", (i % 255) + 1);
-			vfio_metrics__container(vm, id, 1000 + i, "synthetic-vm", "type1v2");
-			vfio_metrics__device(vm, dev, "edu-vfio-pci", id);
-			vfio_metrics__mappings(vm, id, mapped, t.nranges);
-			vfio_metrics__tracking(vm, id, "device", &t);
-		}
-		err = vfio_metrics__sync(vm, id, "device", ((i % 8) + 1) * 100000ULL,
-					 256ULL * (i + 1), mapped / 4096 / 8);
-		if (err)
-			return err;
-	}
-	return 0;
-}

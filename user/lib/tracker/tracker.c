@@ -253,6 +253,20 @@ int tracker_method_parse(const char *s, enum tracker_method *m)
 	return -EINVAL;
 }
 
+enum dirty_method tracker_dirty_method(enum tracker_method m, bool iommufd)
+{
+	switch (m) {
+	case TRACKER_METHOD_DEVICE:
+		return DIRTY_METHOD_DEVICE;
+	case TRACKER_METHOD_IOMMU:
+		return iommufd ? DIRTY_METHOD_IOMMUFD : DIRTY_METHOD_TYPE1;
+	case TRACKER_METHOD_PERPETUAL:
+		return DIRTY_METHOD_PERPETUAL;
+	default:
+		return DIRTY_METHOD_NONE;
+	}
+}
+
 /* One tracked section: what one query covers, and where it lands in the global bitmap. */
 struct tsection {
 	uint64_t first, last; /* aligned, inclusive */
@@ -464,7 +478,7 @@ static int start_device(struct tracker *t)
 		err = devices_start(t, t->exact_ranges, t->nr_exact_ranges, &failed);
 		if (!err)
 			return 0;
-		pr_warn("%s refused %d exact ranges (%s); retrying with the seed's %d ranges",
+		pr_warn("%s refused %d exact ranges (%s); retrying with the %d ranges of QEMU's range algorithm",
 			t->devs[failed].name, t->nr_exact_ranges, strerror(-err),
 			t->nr_seed_ranges);
 	}

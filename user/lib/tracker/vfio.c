@@ -16,6 +16,7 @@
 #include <linux/vfio.h>
 
 #include "vfioscope/common/log.h"
+#include "vfioscope/common/names.h"
 #include "vfioscope/tracker/vfio.h"
 
 #define MAX_DEVICES 16
@@ -134,6 +135,13 @@ int vfio_container__open(enum vfio_backend backend, struct vfio_container **out)
 enum vfio_backend vfio_container__backend(const struct vfio_container *c)
 {
 	return c->backend;
+}
+
+const char *vfio_container__backend_name(const struct vfio_container *c)
+{
+	if (c->backend == VFIO_BACKEND_IOMMUFD)
+		return backend_name(0, true);
+	return backend_name(c->iommu_set ? VFIO_TYPE1v2_IOMMU : 0, false);
 }
 
 int vfio_container__fd(const struct vfio_container *c)
