@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "vfioscope/common/uapi_layout.h"
 #include "vfioscope/tracer/events.h"
 #include "tracer.bpf.h"
 
@@ -249,7 +250,7 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 		if (nr == 6) /* GROUP_GET_DEVICE_FD: a device name string */
 			bpf_probe_read_user_str(dst, VFS_ARG_BYTES, arg);
 		else if (nr == 4) /* GROUP_SET_CONTAINER: int *container_fd */
-			bpf_probe_read_user(dst, 4, arg);
+			bpf_probe_read_user(dst, VFS_GROUP_CONTAINER_FD_SZ, arg);
 		if (nr == 4 || nr == 6)
 			ev->flags |= VFS_EV_IN_VALID;
 		return;
@@ -277,16 +278,15 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 
 static __always_inline void read_log_ranges(struct vfs_event *ev)
 {
-	/* dma_logging_control after the 8-byte feature header: page_size, num_ranges, ranges */
-	__u32 n = rd32(ev->in, 16);
-	const void *ranges = (const void *)rd64(ev->in, 24);
+	__u32 n = rd32(ev->in, VFS_LOG_CTRL_NUM_RANGES);
+	const void *ranges = (const void *)rd64(ev->in, VFS_LOG_CTRL_RANGES);
 
 	ev->nr_ranges = n;
 	if (n > VFS_LOG_RANGES) {
 		n = VFS_LOG_RANGES;
 		ev->flags |= VFS_EV_RANGES_TRUNC;
 	}
-	if (n && bpf_probe_read_user(ev->ranges, n * 16, ranges) == 0)
+	if (n && bpf_probe_read_user(ev->ranges, n * VFS_LOG_RANGE_SZ, ranges) == 0)
 		ev->flags |= VFS_EV_RANGES;
 }
 
@@ -374,7 +374,7 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 		__builtin_memcpy(ev->comm, task->comm, sizeof(ev->comm));
 	}
 	read_arg(ev, ev->in, false);
-	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, 4));
+	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, VFS_FLAGS));
 	if (ev->op == VFS_OP_DMA_LOGGING_START)
 		read_log_ranges(ev);
 	ev->ctx = ev->file;
@@ -626,183 +626,20 @@ static __always_inline void link_parent(struct vfs_event *ev, __u64 parent)
 		fi->parent = parent;
 }
 
+/* The uAPI families, one header each; each reads the argument at the offsets in uapi_layout.h. */
+#include "mirror_type1.bpf.h"
+#include "mirror_device.bpf.h"
+#include "mirror_iommufd.bpf.h"
+
+/* The mirror after a call: ops are numbered by family (events.h), so a range picks it. */
 static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 {
-	const __u8 *in = ev->in, *out = ev->out;
-	__u64 ctr = ev->ctx;
-	struct vfs_session *s;
-	struct file *f;
-
-	/* a DEVICE_FEATURE PROBE asks whether a feature exists; it starts and reports nothing */
-	if (ev->kind == VFS_KIND_DEVICE && ev->op >= VFS_OP_DEVICE_FEATURE &&
-	    ev->op <= VFS_OP_DMA_LOGGING_REPORT && (rd32(in, 4) & VFS_FEATURE_PROBE))
-		return;
-
-	switch (ev->op) {
-	case VFS_OP_SET_IOMMU:
-		if (ok) {
-			struct vfs_container *c = ctr_get(ctr, 0, true);
-
-			if (c) {
-				c->flags &= ~VFS_CTR_PARTIAL;
-				c->iommu_type = ev->arg;
-			}
-		}
-		break;
-	case VFS_OP_MAP_DMA:
-		if (!ok)
-			break;
-		if (rd32(in, 4) & VFS_MAP_FLAG_VADDR)
-			ctr_update_vaddr(ctr, rd64(in, 16), rd64(in, 8));
-		else
-			ctr_map(ctr, 0, rd64(in, 8), rd64(in, 16), rd64(in, 24), rd32(in, 4),
-				ev->kind == VFS_KIND_IOMMUFD);
-		break;
-	case VFS_OP_UNMAP_DMA:
-		if (!ok || (rd32(in, 4) & VFS_UNMAP_FLAG_VADDR))
-			break;
-		if (rd32(in, 4) & VFS_UNMAP_FLAG_ALL)
-			ctr_unmap(ctr, 0, 0, ~0ULL);
-		else if (rd64(in, 16))
-			ctr_unmap(ctr, 0, rd64(in, 8), rd64(in, 8) + rd64(in, 16) - 1);
-		break;
-	case VFS_OP_DIRTY_START:
-	case VFS_OP_DIRTY_STOP:
-		if (!ok)
-			break;
-		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
-		if (!s)
-			break;
-		s->active = ev->op == VFS_OP_DIRTY_START;
-		if (s->active)
-			s->started_ns = ev->ts_ns;
-		else
-			s->stopped_ns = ev->ts_ns;
-		break;
-	case VFS_OP_DIRTY_GET_BITMAP:
-		/* header, then iova, size, bitmap {pgsize, size, data} */
-		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
-		if (s)
-			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
-				    rd64(in, 32));
-		break;
-	case VFS_OP_GROUP_SET_CONTAINER:
-		if (!ok)
-			break;
-		f = fd_to_file(rd32(in, 0));
-		if (f && file_get(f, VFS_KIND_UNKNOWN, rd32(in, 0)))
-			link_parent(ev, (__u64)f);
-		break;
-	case VFS_OP_GROUP_UNSET_CONTAINER:
-		if (ok)
-			link_parent(ev, 0);
-		break;
-	case VFS_OP_GROUP_GET_DEVICE_FD:
-		if (ev->ret < 0)
-			break;
-		f = fd_to_file(ev->ret);
-		if (f) {
-			struct vfs_file *dev = file_get(f, VFS_KIND_DEVICE, ev->ret);
-
-			if (dev)
-				dev->parent = ev->file;
-			ev->new_file = (__u64)f;
-		}
-		break;
-	case VFS_OP_DMA_LOGGING_START:
-		if (!ok)
-			break;
-		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
-		if (!s)
-			break;
-		s->active = 1;
-		s->started_ns = ev->ts_ns;
-		s->page_size = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 8) : rd64(in, 8);
-		s->nr_ranges = ev->nr_ranges;
-		__builtin_memcpy(s->ranges, ev->ranges, sizeof(s->ranges));
-		break;
-	case VFS_OP_DMA_LOGGING_STOP:
-		if (!ok)
-			break;
-		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
-		if (s) {
-			s->active = 0;
-			s->stopped_ns = ev->ts_ns;
-		}
-		break;
-	case VFS_OP_DMA_LOGGING_REPORT:
-		/* header, then iova, length, page_size, bitmap */
-		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
-		if (s)
-			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
-				    bitmap_bytes(rd64(in, 16), rd64(in, 24)));
-		break;
-	case VFS_OP_IOAS_ALLOC:
-		if (ok && (ev->flags & VFS_EV_OUT_VALID)) {
-			struct vfs_container *c = ctr_get(ctr, rd32(out, 8), true);
-
-			if (c)
-				c->flags = VFS_CTR_IOMMUFD;
-		}
-		break;
-	case VFS_OP_IOAS_MAP: {
-		/* size, flags, ioas_id, reserved, user_va, length, iova (written back) */
-		__u64 iova = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 32) : rd64(in, 32);
-
-		if (ok)
-			ctr_map(ctr, rd32(in, 8), rd64(in, 16), iova, rd64(in, 24), rd32(in, 4),
-				true);
-		break;
-	}
-	case VFS_OP_IOAS_COPY: {
-		/* size, flags, dst_ioas_id, src_ioas_id, length, dst_iova, src_iova */
-		__u64 iova = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 24) : rd64(in, 24);
-
-		if (ok)
-			ctr_map(ctr, rd32(in, 8), 0, iova, rd64(in, 16), rd32(in, 4), true);
-		break;
-	}
-	case VFS_OP_IOAS_UNMAP:
-		/* size, ioas_id, iova, length; iova 0 + length U64_MAX = everything */
-		if (ok && rd64(in, 16))
-			ctr_unmap(ctr, rd32(in, 4), rd64(in, 8), rd64(in, 8) + rd64(in, 16) - 1);
-		break;
-	case VFS_OP_IOMMU_DESTROY: {
-		struct vfs_ctr_key key = { .file = ctr, .ioas = rd32(in, 4) };
-		struct vfs_sess_key sk = { .file = ctr,
-					   .id = rd32(in, 4),
-					   .method = VFS_DIRTY_HWPT };
-
-		if (!ok)
-			break;
-		if (bpf_map_lookup_elem(&containers, &key)) {
-			ctr_unmap(ctr, key.ioas, 0, ~0ULL);
-			bpf_map_delete_elem(&containers, &key);
-		}
-		bpf_map_delete_elem(&sessions, &sk);
-		break;
-	}
-	case VFS_OP_HWPT_SET_DIRTY_TRACKING:
-		/* size, flags, hwpt_id */
-		if (!ok)
-			break;
-		s = sess_get(ctr, rd32(in, 8), VFS_DIRTY_HWPT);
-		if (!s)
-			break;
-		s->active = rd32(in, 4) & 1;
-		if (s->active)
-			s->started_ns = ev->ts_ns;
-		else
-			s->stopped_ns = ev->ts_ns;
-		break;
-	case VFS_OP_HWPT_GET_DIRTY_BITMAP:
-		/* size, hwpt_id, flags, reserved, iova, length, page_size, data */
-		s = sess_get(ctr, rd32(in, 4), VFS_DIRTY_HWPT);
-		if (s)
-			sess_report(s, ev, ok, rd64(in, 16), rd64(in, 24), rd64(in, 32),
-				    bitmap_bytes(rd64(in, 24), rd64(in, 32)));
-		break;
-	}
+	if (ev->op >= VFS_OP_IOMMU_DESTROY)
+		mirror_iommufd(ev, ok);
+	else if (ev->op >= VFS_OP_DEVICE_GET_INFO)
+		mirror_device(ev, ok);
+	else
+		mirror_type1(ev, ok);
 }
 
 /* ---- exit ---- */
