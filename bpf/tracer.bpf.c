@@ -28,6 +28,16 @@
  * treat the kernel's refusal of such ioctls as success, so the mirror can be exercised on a
  * host without VFIO. Files it classifies carry VFS_FILE_TEST_HOOK. */
 const volatile bool test_hook = false;
+/*
+ * The process filter (`trace --pid/--comm`), set between open and load: the verifier then sees
+ * constants, and with no filter set the checks are gone from the program. A call the filter
+ * excludes leaves at entry and at exit, before any map or the ring buffer is touched.
+ */
+const volatile __u32 filter_tgid = 0; /* 0: any process */
+const volatile bool filter_by_comm = false;
+/* the comm as the kernel keeps it: at most 15 bytes, then NULs to the end (set_task_comm pads
+ * with strscpy_pad, fork copies the whole array), so two 8-byte compares decide */
+const volatile __u64 filter_comm[2] = {};
 /* Stream one event per call to the ring buffer (`trace`); off when only the mirror and the
  * aggregates are read (`state`, the exporter). */
 const volatile bool emit_events = true;
@@ -144,6 +154,22 @@ static __always_inline __u32 rd32(const __u8 *b, int off)
 static __always_inline __u64 rd64(const __u8 *b, int off)
 {
 	return *(const __u64 *)(b + off);
+}
+
+/* Does the filter let the current thread's calls through? tgid first (one helper call), then
+ * the comm (two loads through the task's BTF pointer). */
+static __always_inline bool caller_wanted(void)
+{
+	struct task_struct *task;
+	__u64 comm[2];
+
+	if (filter_tgid && (bpf_get_current_pid_tgid() >> 32) != filter_tgid)
+		return false;
+	if (!filter_by_comm)
+		return true;
+	task = bpf_get_current_task_btf();
+	__builtin_memcpy(comm, task->comm, sizeof(comm));
+	return comm[0] == filter_comm[0] && comm[1] == filter_comm[1];
 }
 
 /* ---- file kinds ---- */
@@ -335,6 +361,7 @@ static __always_inline void inflight_done(struct vfs_event *ev, struct vfs_infli
 		__sync_fetch_and_add(&inflight_in_storage, -1);
 }
 
+/* A call the filter let through (callers check caller_wanted() first). */
 static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 arg, int fd,
 				    __u8 source)
 {
@@ -690,10 +717,14 @@ static __always_inline __u64 rb_wakeup_flag(__u32 size)
 static __always_inline int on_exit(long ret)
 {
 	struct vfs_inflight_slot *slot;
-	struct vfs_event *ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
+	struct vfs_event *ev;
 	__u32 size = offsetof(struct vfs_event, in);
 	bool ok;
 
+	/* an excluded caller has nothing in flight: spare it the lookup */
+	if (!caller_wanted())
+		return 0;
+	ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
 	if (!ev)
 		return 0;
 	ev->ret = ret;
@@ -723,7 +754,8 @@ static __always_inline int on_exit(long ret)
 
 static __always_inline int ioctl_enter(int fd, __u32 cmd, __u64 arg)
 {
-	if (!vfs_cmd_is_vfio_type(cmd))
+	/* the type test is one compare on a register: before the filter's helper call */
+	if (!vfs_cmd_is_vfio_type(cmd) || !caller_wanted())
 		return 0;
 	return on_enter(fd_to_file(fd), VFS_KIND_UNKNOWN, cmd, arg, fd, VFS_SRC_SYSCALL);
 }
@@ -793,11 +825,19 @@ static __always_inline int current_ioctl_fd(void)
 	return regs->di;
 }
 
+/* The file-handler way in, for fentry and kprobe alike: the filter first thing. */
+static __always_inline int handler_enter(struct file *f, int kind, __u32 cmd, __u64 arg)
+{
+	if (!caller_wanted())
+		return 0;
+	return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);
+}
+
 #define HANDLER_HOOKS(fn, kind)                                                                 \
 	SEC("fentry/" #fn)                                                                      \
 	int BPF_PROG(fentry_##fn, struct file *f, unsigned int cmd, unsigned long arg)          \
 	{                                                                                       \
-		return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);        \
+		return handler_enter(f, kind, cmd, arg);                                        \
 	}                                                                                       \
 	SEC("fexit/" #fn)                                                                       \
 	int BPF_PROG(fexit_##fn, struct file *f, unsigned int cmd, unsigned long arg, long ret) \
@@ -807,7 +847,7 @@ static __always_inline int current_ioctl_fd(void)
 	SEC("kprobe/" #fn)                                                                      \
 	int BPF_KPROBE(kprobe_##fn, struct file *f, unsigned int cmd, unsigned long arg)        \
 	{                                                                                       \
-		return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);        \
+		return handler_enter(f, kind, cmd, arg);                                        \
 	}                                                                                       \
 	SEC("kretprobe/" #fn)                                                                   \
 	int BPF_KRETPROBE(kretprobe_##fn, long ret)                                             \
