@@ -8,8 +8,10 @@
  *    ioctls of type ';' first thing. The kind comes from the file itself (dentry name, inode
  *    type, anon-inode superblock), cached per open file. close() drops the state of a file
  *    on its last reference.
- * The loader picks one way and switches the other programs off before load. State is keyed by
- * the open file (struct file *), so dup, fork and fd passing share it.
+ * user/lib/tracer/tracer.c (attach_best) picks one way and switches the other programs off before
+ * load. The mirror after each call is in mirror_{type1,device,iommufd}.bpf.h, one per uAPI
+ * family. An optional process filter (filter_tgid, filter_comm) is tested first at entry and exit.
+ * State is keyed by the open file (struct file *), so dup, fork and fd passing share it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>

@@ -15,7 +15,7 @@
 
 #include "vfioscope/tracer/tracer.h"
 #include "vfioscope/common/log.h"
-/* after events.h (through loader.h): the skeleton names its types */
+/* after events.h (through tracer.h): the skeleton names its types */
 #include "tracer.skel.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
