@@ -14,6 +14,11 @@
  * does, a latency histogram per command and a line per call, on the same hooks vfioscope
  * uses); strace. Every output goes to /dev/null. Prints ns per call (best of several rounds),
  * the cost added per call, and the ratios.
+ * The process filter (tracer_opts.pid): the cost of a traced ioctl from a process the filter
+ * excludes, with the filter in BPF (the call leaves at entry) and, for comparison, in user
+ * space after the ring buffer (every call streamed, dropped by the reader: what `trace --pid`
+ * did before the filter moved into BPF). Both run this library's tracer in this process with
+ * a reader thread, so they differ in the filter's place only.
  *
  * usage: trace_overhead [path/to/vfioscope [fentry|kprobe|tp_btf|raw_tp]]   (root)
  * TRACE_BENCH_DIV=N divides the loop counts (for a TCG guest).
@@ -22,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -264,6 +270,65 @@ static void under_bpftrace(struct result *r, const char *prog, int links)
 	}
 }
 
+/* A reader thread on the library's ring buffer, keeping only @keep's events (as `trace --pid`
+ * did in user space) and counting them. */
+struct reader {
+	struct tracer *t;
+	volatile bool stop;
+	pid_t keep;
+	uint64_t kept, dropped;
+};
+
+static int keep_one_pid(void *ctx, const struct vfs_event *ev)
+{
+	struct reader *r = ctx;
+
+	if ((pid_t)ev->pid == r->keep)
+		r->kept++;
+	else
+		r->dropped++;
+	return 0;
+}
+
+static void *read_loop(void *arg)
+{
+	struct reader *r = arg;
+
+	while (!r->stop)
+		tracer__poll(r->t, 100, keep_one_pid, r);
+	return NULL;
+}
+
+/* Measure under this library's tracer with @o, its events read and filtered for @keep. */
+static void under_library(struct result *res, const struct tracer_opts *o, pid_t keep,
+			  struct reader *r)
+{
+	pthread_t th;
+
+	memset(r, 0, sizeof(*r));
+	r->keep = keep;
+	if (tracer__new(o, &r->t))
+		return;
+	if (pthread_create(&th, NULL, read_loop, r) == 0) {
+		measure(res, N_VFIO, N_OTHER);
+		r->stop = true;
+		pthread_join(th, NULL);
+	}
+	tracer__free(r->t);
+}
+
+/* A process that makes no call: the one the filter selects, so this one is excluded. */
+static pid_t idle_child(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	return pid;
+}
+
 /* The filter every syscall-level program shares: ioctl (16) of type ';' */
 #define TP_FILTER "/args->id == 16 && (args->args[1] & 0xffffff00) == 0x3b00/"
 /* the container handler: the only handler the VFIO loop reaches */
@@ -272,6 +337,8 @@ static void under_bpftrace(struct result *r, const char *prog, int links)
 enum row {
 	BARE,
 	TRACE,
+	FILTER_BPF,
+	FILTER_USER,
 	MAPS,
 	BT_COUNT,
 	BT_HIST,
@@ -309,6 +376,8 @@ int main(int argc, char **argv)
 	struct result res[ROWS] = {
 		[BARE] = { "bare" },
 		[TRACE] = { "vfioscope trace" },
+		[FILTER_BPF] = { "excluded by pid, BPF filter" },
+		[FILTER_USER] = { "excluded by pid, user filter" },
 		[MAPS] = { "vfioscope maps only" },
 		[BT_COUNT] = { "bpftrace count (syscall tp)" },
 		[BT_HIST] = { "bpftrace latency hist" },
@@ -316,7 +385,10 @@ int main(int argc, char **argv)
 		[STRACE] = { "strace" },
 	};
 	struct tracer_opts topts = { .sz = sizeof(topts), .no_events = true, .mode = want_mode };
+	struct tracer_opts fopts = { .sz = sizeof(fopts), .mode = want_mode };
+	struct reader rd_bpf, rd_user;
 	struct tracer *t;
+	pid_t other;
 	bool mounted_tracefs = false, real_vfio, handler;
 	char mode[16] = "?", trace_summary[256] = "";
 	struct statfs st;
@@ -354,6 +426,15 @@ int main(int argc, char **argv)
 		tracer__free(t);
 	}
 	handler = real_vfio && (!strcmp(mode, "fentry") || !strcmp(mode, "kprobe"));
+	/* the filter selects another process; every call here is excluded */
+	other = idle_child();
+	fopts.test_hook = !real_vfio;
+	fopts.pid = other;
+	under_library(&res[FILTER_BPF], &fopts, other, &rd_bpf);
+	fopts.pid = 0;
+	under_library(&res[FILTER_USER], &fopts, other, &rd_user);
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
 	{
 		char *a[] = { (char *)vs, "trace", "--no-pin",
 			      "--mode",	  mode,	   real_vfio ? NULL : "--test-hook",
@@ -437,7 +518,22 @@ int main(int argc, char **argv)
 	printf("  (\"its CPU\": the calling thread's own CPU time, without the readers' work)\n");
 	if (trace_summary[0])
 		printf("  (vfioscope trace said: %s)\n", trace_summary);
+	if (res[FILTER_BPF].ok && res[FILTER_USER].ok)
+		printf("  (filtered readers: BPF filter got %llu events, user filter dropped %llu)\n",
+		       (unsigned long long)(rd_bpf.kept + rd_bpf.dropped),
+		       (unsigned long long)rd_user.dropped);
 	printf("ratios:\n");
+	if (res[FILTER_BPF].ok)
+		printf("  %-70s %8.3f\n", "VFIO ioctl excluded by the BPF filter / bare",
+		       res[FILTER_BPF].vfio / res[BARE].vfio);
+	print_ratio("added per excluded VFIO ioctl, BPF filter / unfiltered vfioscope trace", res,
+		    FILTER_BPF, TRACE, WALL_VFIO);
+	print_ratio("  the same in the caller's CPU time", res, FILTER_BPF, TRACE, CPU_VFIO);
+	print_ratio("added per excluded VFIO ioctl, user filter (before) / unfiltered trace", res,
+		    FILTER_USER, TRACE, WALL_VFIO);
+	print_ratio("added per excluded VFIO ioctl, BPF filter / user filter (before)", res,
+		    FILTER_BPF, FILTER_USER, WALL_VFIO);
+	print_ratio("  the same in the caller's CPU time", res, FILTER_BPF, FILTER_USER, CPU_VFIO);
 	if (res[TRACE].ok)
 		printf("  %-70s %8.3f\n", "unrelated syscall under vfioscope trace / bare",
 		       res[TRACE].unrelated / res[BARE].unrelated);

@@ -7,6 +7,9 @@
 # between two rows is a ratio of instructions. It cannot see what instructions cost natively
 # (cache misses, serialising instructions) nor time spent blocked: strace's row counts only the
 # instructions of its stops, so the strace ratio that means something is the host bench's.
+# The rows "excluded by pid" (the pid filter in BPF, and in user space after the ring buffer as
+# before) run a reader thread in the bench process: on one vCPU the user filter's reader is
+# charged to the same CPU as the loop, as `trace`'s is.
 # Not a test: it prints numbers and never fails on speed.
 set -u
 cd "$(dirname "$0")/.."

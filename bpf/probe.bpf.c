@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Feature probes for `vfioscope info` and the loader: one tiny program per attach type. The
+ * Feature probes for `vfioscope info`: one tiny program per attach type (the tracer's way in
+ * is chosen by user/lib/tracer/tracer.c itself, by loading and attaching). The
  * user side loads them one at a time (a refused type must not sink the others) and retargets
  * the fentry and kprobe placeholders at the VFIO handlers when their module is loaded.
  */

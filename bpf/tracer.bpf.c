@@ -8,14 +8,17 @@
  *    ioctls of type ';' first thing. The kind comes from the file itself (dentry name, inode
  *    type, anon-inode superblock), cached per open file. close() drops the state of a file
  *    on its last reference.
- * The loader picks one way and switches the other programs off before load. State is keyed by
- * the open file (struct file *), so dup, fork and fd passing share it.
+ * user/lib/tracer/tracer.c (attach_best) picks one way and switches the other programs off before
+ * load. The mirror after each call is in mirror_{type1,device,iommufd}.bpf.h, one per uAPI
+ * family. An optional process filter (filter_tgid, filter_comm) is tested first at entry and exit.
+ * State is keyed by the open file (struct file *), so dup, fork and fd passing share it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "vfioscope/common/uapi_layout.h"
 #include "vfioscope/tracer/events.h"
 #include "tracer.bpf.h"
 
@@ -27,6 +30,16 @@
  * treat the kernel's refusal of such ioctls as success, so the mirror can be exercised on a
  * host without VFIO. Files it classifies carry VFS_FILE_TEST_HOOK. */
 const volatile bool test_hook = false;
+/*
+ * The process filter (`trace --pid/--comm`), set between open and load: the verifier then sees
+ * constants, and with no filter set the checks are gone from the program. A call the filter
+ * excludes leaves at entry and at exit, before any map or the ring buffer is touched.
+ */
+const volatile __u32 filter_tgid = 0; /* 0: any process */
+const volatile bool filter_by_comm = false;
+/* the comm as the kernel keeps it: at most 15 bytes, then NULs to the end (set_task_comm pads
+ * with strscpy_pad, fork copies the whole array), so two 8-byte compares decide */
+const volatile __u64 filter_comm[2] = {};
 /* Stream one event per call to the ring buffer (`trace`); off when only the mirror and the
  * aggregates are read (`state`, the exporter). */
 const volatile bool emit_events = true;
@@ -145,6 +158,22 @@ static __always_inline __u64 rd64(const __u8 *b, int off)
 	return *(const __u64 *)(b + off);
 }
 
+/* Does the filter let the current thread's calls through? tgid first (one helper call), then
+ * the comm (two loads through the task's BTF pointer). */
+static __always_inline bool caller_wanted(void)
+{
+	struct task_struct *task;
+	__u64 comm[2];
+
+	if (filter_tgid && (bpf_get_current_pid_tgid() >> 32) != filter_tgid)
+		return false;
+	if (!filter_by_comm)
+		return true;
+	task = bpf_get_current_task_btf();
+	__builtin_memcpy(comm, task->comm, sizeof(comm));
+	return comm[0] == filter_comm[0] && comm[1] == filter_comm[1];
+}
+
 /* ---- file kinds ---- */
 
 static __always_inline int classify_file(struct file *f, bool *by_test_hook)
@@ -249,7 +278,7 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 		if (nr == 6) /* GROUP_GET_DEVICE_FD: a device name string */
 			bpf_probe_read_user_str(dst, VFS_ARG_BYTES, arg);
 		else if (nr == 4) /* GROUP_SET_CONTAINER: int *container_fd */
-			bpf_probe_read_user(dst, 4, arg);
+			bpf_probe_read_user(dst, VFS_GROUP_CONTAINER_FD_SZ, arg);
 		if (nr == 4 || nr == 6)
 			ev->flags |= VFS_EV_IN_VALID;
 		return;
@@ -277,16 +306,15 @@ static __always_inline void read_arg(struct vfs_event *ev, __u8 *dst, bool at_ex
 
 static __always_inline void read_log_ranges(struct vfs_event *ev)
 {
-	/* dma_logging_control after the 8-byte feature header: page_size, num_ranges, ranges */
-	__u32 n = rd32(ev->in, 16);
-	const void *ranges = (const void *)rd64(ev->in, 24);
+	__u32 n = rd32(ev->in, VFS_LOG_CTRL_NUM_RANGES);
+	const void *ranges = (const void *)rd64(ev->in, VFS_LOG_CTRL_RANGES);
 
 	ev->nr_ranges = n;
 	if (n > VFS_LOG_RANGES) {
 		n = VFS_LOG_RANGES;
 		ev->flags |= VFS_EV_RANGES_TRUNC;
 	}
-	if (n && bpf_probe_read_user(ev->ranges, n * 16, ranges) == 0)
+	if (n && bpf_probe_read_user(ev->ranges, n * VFS_LOG_RANGE_SZ, ranges) == 0)
 		ev->flags |= VFS_EV_RANGES;
 }
 
@@ -335,6 +363,7 @@ static __always_inline void inflight_done(struct vfs_event *ev, struct vfs_infli
 		__sync_fetch_and_add(&inflight_in_storage, -1);
 }
 
+/* A call the filter let through (callers check caller_wanted() first). */
 static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 arg, int fd,
 				    __u8 source)
 {
@@ -374,7 +403,7 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 		__builtin_memcpy(ev->comm, task->comm, sizeof(ev->comm));
 	}
 	read_arg(ev, ev->in, false);
-	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, 4));
+	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, VFS_FLAGS));
 	if (ev->op == VFS_OP_DMA_LOGGING_START)
 		read_log_ranges(ev);
 	ev->ctx = ev->file;
@@ -626,183 +655,20 @@ static __always_inline void link_parent(struct vfs_event *ev, __u64 parent)
 		fi->parent = parent;
 }
 
+/* The uAPI families, one header each; each reads the argument at the offsets in uapi_layout.h. */
+#include "mirror_type1.bpf.h"
+#include "mirror_device.bpf.h"
+#include "mirror_iommufd.bpf.h"
+
+/* The mirror after a call: ops are numbered by family (events.h), so a range picks it. */
 static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 {
-	const __u8 *in = ev->in, *out = ev->out;
-	__u64 ctr = ev->ctx;
-	struct vfs_session *s;
-	struct file *f;
-
-	/* a DEVICE_FEATURE PROBE asks whether a feature exists; it starts and reports nothing */
-	if (ev->kind == VFS_KIND_DEVICE && ev->op >= VFS_OP_DEVICE_FEATURE &&
-	    ev->op <= VFS_OP_DMA_LOGGING_REPORT && (rd32(in, 4) & VFS_FEATURE_PROBE))
-		return;
-
-	switch (ev->op) {
-	case VFS_OP_SET_IOMMU:
-		if (ok) {
-			struct vfs_container *c = ctr_get(ctr, 0, true);
-
-			if (c) {
-				c->flags &= ~VFS_CTR_PARTIAL;
-				c->iommu_type = ev->arg;
-			}
-		}
-		break;
-	case VFS_OP_MAP_DMA:
-		if (!ok)
-			break;
-		if (rd32(in, 4) & VFS_MAP_FLAG_VADDR)
-			ctr_update_vaddr(ctr, rd64(in, 16), rd64(in, 8));
-		else
-			ctr_map(ctr, 0, rd64(in, 8), rd64(in, 16), rd64(in, 24), rd32(in, 4),
-				ev->kind == VFS_KIND_IOMMUFD);
-		break;
-	case VFS_OP_UNMAP_DMA:
-		if (!ok || (rd32(in, 4) & VFS_UNMAP_FLAG_VADDR))
-			break;
-		if (rd32(in, 4) & VFS_UNMAP_FLAG_ALL)
-			ctr_unmap(ctr, 0, 0, ~0ULL);
-		else if (rd64(in, 16))
-			ctr_unmap(ctr, 0, rd64(in, 8), rd64(in, 8) + rd64(in, 16) - 1);
-		break;
-	case VFS_OP_DIRTY_START:
-	case VFS_OP_DIRTY_STOP:
-		if (!ok)
-			break;
-		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
-		if (!s)
-			break;
-		s->active = ev->op == VFS_OP_DIRTY_START;
-		if (s->active)
-			s->started_ns = ev->ts_ns;
-		else
-			s->stopped_ns = ev->ts_ns;
-		break;
-	case VFS_OP_DIRTY_GET_BITMAP:
-		/* header, then iova, size, bitmap {pgsize, size, data} */
-		s = sess_get(ctr, 0, VFS_DIRTY_TYPE1);
-		if (s)
-			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
-				    rd64(in, 32));
-		break;
-	case VFS_OP_GROUP_SET_CONTAINER:
-		if (!ok)
-			break;
-		f = fd_to_file(rd32(in, 0));
-		if (f && file_get(f, VFS_KIND_UNKNOWN, rd32(in, 0)))
-			link_parent(ev, (__u64)f);
-		break;
-	case VFS_OP_GROUP_UNSET_CONTAINER:
-		if (ok)
-			link_parent(ev, 0);
-		break;
-	case VFS_OP_GROUP_GET_DEVICE_FD:
-		if (ev->ret < 0)
-			break;
-		f = fd_to_file(ev->ret);
-		if (f) {
-			struct vfs_file *dev = file_get(f, VFS_KIND_DEVICE, ev->ret);
-
-			if (dev)
-				dev->parent = ev->file;
-			ev->new_file = (__u64)f;
-		}
-		break;
-	case VFS_OP_DMA_LOGGING_START:
-		if (!ok)
-			break;
-		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
-		if (!s)
-			break;
-		s->active = 1;
-		s->started_ns = ev->ts_ns;
-		s->page_size = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 8) : rd64(in, 8);
-		s->nr_ranges = ev->nr_ranges;
-		__builtin_memcpy(s->ranges, ev->ranges, sizeof(s->ranges));
-		break;
-	case VFS_OP_DMA_LOGGING_STOP:
-		if (!ok)
-			break;
-		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
-		if (s) {
-			s->active = 0;
-			s->stopped_ns = ev->ts_ns;
-		}
-		break;
-	case VFS_OP_DMA_LOGGING_REPORT:
-		/* header, then iova, length, page_size, bitmap */
-		s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
-		if (s)
-			sess_report(s, ev, ok, rd64(in, 8), rd64(in, 16), rd64(in, 24),
-				    bitmap_bytes(rd64(in, 16), rd64(in, 24)));
-		break;
-	case VFS_OP_IOAS_ALLOC:
-		if (ok && (ev->flags & VFS_EV_OUT_VALID)) {
-			struct vfs_container *c = ctr_get(ctr, rd32(out, 8), true);
-
-			if (c)
-				c->flags = VFS_CTR_IOMMUFD;
-		}
-		break;
-	case VFS_OP_IOAS_MAP: {
-		/* size, flags, ioas_id, reserved, user_va, length, iova (written back) */
-		__u64 iova = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 32) : rd64(in, 32);
-
-		if (ok)
-			ctr_map(ctr, rd32(in, 8), rd64(in, 16), iova, rd64(in, 24), rd32(in, 4),
-				true);
-		break;
-	}
-	case VFS_OP_IOAS_COPY: {
-		/* size, flags, dst_ioas_id, src_ioas_id, length, dst_iova, src_iova */
-		__u64 iova = (ev->flags & VFS_EV_OUT_VALID) ? rd64(out, 24) : rd64(in, 24);
-
-		if (ok)
-			ctr_map(ctr, rd32(in, 8), 0, iova, rd64(in, 16), rd32(in, 4), true);
-		break;
-	}
-	case VFS_OP_IOAS_UNMAP:
-		/* size, ioas_id, iova, length; iova 0 + length U64_MAX = everything */
-		if (ok && rd64(in, 16))
-			ctr_unmap(ctr, rd32(in, 4), rd64(in, 8), rd64(in, 8) + rd64(in, 16) - 1);
-		break;
-	case VFS_OP_IOMMU_DESTROY: {
-		struct vfs_ctr_key key = { .file = ctr, .ioas = rd32(in, 4) };
-		struct vfs_sess_key sk = { .file = ctr,
-					   .id = rd32(in, 4),
-					   .method = VFS_DIRTY_HWPT };
-
-		if (!ok)
-			break;
-		if (bpf_map_lookup_elem(&containers, &key)) {
-			ctr_unmap(ctr, key.ioas, 0, ~0ULL);
-			bpf_map_delete_elem(&containers, &key);
-		}
-		bpf_map_delete_elem(&sessions, &sk);
-		break;
-	}
-	case VFS_OP_HWPT_SET_DIRTY_TRACKING:
-		/* size, flags, hwpt_id */
-		if (!ok)
-			break;
-		s = sess_get(ctr, rd32(in, 8), VFS_DIRTY_HWPT);
-		if (!s)
-			break;
-		s->active = rd32(in, 4) & 1;
-		if (s->active)
-			s->started_ns = ev->ts_ns;
-		else
-			s->stopped_ns = ev->ts_ns;
-		break;
-	case VFS_OP_HWPT_GET_DIRTY_BITMAP:
-		/* size, hwpt_id, flags, reserved, iova, length, page_size, data */
-		s = sess_get(ctr, rd32(in, 4), VFS_DIRTY_HWPT);
-		if (s)
-			sess_report(s, ev, ok, rd64(in, 16), rd64(in, 24), rd64(in, 32),
-				    bitmap_bytes(rd64(in, 24), rd64(in, 32)));
-		break;
-	}
+	if (ev->op >= VFS_OP_IOMMU_DESTROY)
+		mirror_iommufd(ev, ok);
+	else if (ev->op >= VFS_OP_DEVICE_GET_INFO)
+		mirror_device(ev, ok);
+	else
+		mirror_type1(ev, ok);
 }
 
 /* ---- exit ---- */
@@ -853,10 +719,14 @@ static __always_inline __u64 rb_wakeup_flag(__u32 size)
 static __always_inline int on_exit(long ret)
 {
 	struct vfs_inflight_slot *slot;
-	struct vfs_event *ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
+	struct vfs_event *ev;
 	__u32 size = offsetof(struct vfs_event, in);
 	bool ok;
 
+	/* an excluded caller has nothing in flight: spare it the lookup */
+	if (!caller_wanted())
+		return 0;
+	ev = inflight_find(bpf_get_current_pid_tgid(), &slot);
 	if (!ev)
 		return 0;
 	ev->ret = ret;
@@ -886,7 +756,8 @@ static __always_inline int on_exit(long ret)
 
 static __always_inline int ioctl_enter(int fd, __u32 cmd, __u64 arg)
 {
-	if (!vfs_cmd_is_vfio_type(cmd))
+	/* the type test is one compare on a register: before the filter's helper call */
+	if (!vfs_cmd_is_vfio_type(cmd) || !caller_wanted())
 		return 0;
 	return on_enter(fd_to_file(fd), VFS_KIND_UNKNOWN, cmd, arg, fd, VFS_SRC_SYSCALL);
 }
@@ -956,11 +827,19 @@ static __always_inline int current_ioctl_fd(void)
 	return regs->di;
 }
 
+/* The file-handler way in, for fentry and kprobe alike: the filter first thing. */
+static __always_inline int handler_enter(struct file *f, int kind, __u32 cmd, __u64 arg)
+{
+	if (!caller_wanted())
+		return 0;
+	return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);
+}
+
 #define HANDLER_HOOKS(fn, kind)                                                                 \
 	SEC("fentry/" #fn)                                                                      \
 	int BPF_PROG(fentry_##fn, struct file *f, unsigned int cmd, unsigned long arg)          \
 	{                                                                                       \
-		return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);        \
+		return handler_enter(f, kind, cmd, arg);                                        \
 	}                                                                                       \
 	SEC("fexit/" #fn)                                                                       \
 	int BPF_PROG(fexit_##fn, struct file *f, unsigned int cmd, unsigned long arg, long ret) \
@@ -970,7 +849,7 @@ static __always_inline int current_ioctl_fd(void)
 	SEC("kprobe/" #fn)                                                                      \
 	int BPF_KPROBE(kprobe_##fn, struct file *f, unsigned int cmd, unsigned long arg)        \
 	{                                                                                       \
-		return on_enter(f, kind, cmd, arg, current_ioctl_fd(), VFS_SRC_HANDLER);        \
+		return handler_enter(f, kind, cmd, arg);                                        \
 	}                                                                                       \
 	SEC("kretprobe/" #fn)                                                                   \
 	int BPF_KRETPROBE(kretprobe_##fn, long ret)                                             \

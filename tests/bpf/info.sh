@@ -11,6 +11,7 @@ check "fentry refused on the host" test "$(q 'd["programs"]["fentry"]["attaches"
 check "tp_btf attaches and fires" test "$(q 'd["programs"]["tp_btf"]["attaches"] and d["programs"]["tp_btf"]["fires"]')" = True
 check "raw_tp attaches and fires" test "$(q 'd["programs"]["raw_tp"]["attaches"] and d["programs"]["raw_tp"]["fires"]')" = True
 check "tracer falls back to tp_btf" test "$(q 'd["tracer"]["mode"]')" = tp_btf
+check "the reason is the tracer's own (tracer__way_in)" grep -q "using syscall-level tracing" <<<"$(q 'd["tracer"]["reason"]')"
 p=$("$BUILD/vfioscope" info)
 check "plain output says VFIO absent" grep -q '^vfio: absent' <<<"$p"
 check "plain output says why fentry is refused" grep -q 'fentry .*refused' <<<"$p"

@@ -233,6 +233,135 @@ static void test_comm_is_the_calling_threads(void **state)
 	drain();
 }
 
+/* ---- the process filter (tracer_opts.pid, .comm): applied in BPF ---- */
+
+struct seen {
+	int n;
+	pid_t pid[MAX_EVENTS];
+	char comm[MAX_EVENTS][16];
+};
+
+static int collect_all(void *ctx, const struct vfs_event *ev)
+{
+	struct seen *s = ctx;
+
+	if (ev->op != VFS_OP_GET_API_VERSION || s->n >= MAX_EVENTS)
+		return 0;
+	s->pid[s->n] = ev->pid;
+	memcpy(s->comm[s->n], ev->comm, sizeof(s->comm[0]));
+	s->n++;
+	return 0;
+}
+
+static int seen_from(const struct seen *s, pid_t pid)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += s->pid[i] == pid;
+	return n;
+}
+
+/* Entries of the tracer's `files` map last used by @tgid: what a call left in the maps. */
+static int files_of(struct tracer *t, pid_t tgid)
+{
+	int fd = tracer__map_fd(t, TRACER_MAP_FILES), n = 0;
+	uint64_t key, next, *prev = NULL;
+	struct vfs_file fi;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &fi) == 0 && (pid_t)fi.tgid == tgid)
+			n++;
+	}
+	return n;
+}
+
+/* A child waits for a byte on @go, then makes one call on its own container file. */
+static pid_t caller_child(int go)
+{
+	pid_t child = fork();
+	char c;
+
+	assert_true(child >= 0);
+	if (child)
+		return child;
+	if (read(go, &c, 1) == 1) {
+		int fd = open_fake("vfio/vfio");
+
+		ioctl(fd, VFIO_GET_API_VERSION);
+	}
+	_exit(0);
+}
+
+static void expect_pid_filter(const char *mode)
+{
+	struct seen s = {};
+	struct tracer *t;
+	int go[2], fd;
+	pid_t child;
+
+	assert_int_equal(pipe(go), 0);
+	child = caller_child(go[0]);
+	struct tracer_opts o = { .sz = sizeof(o), .mode = mode, .test_hook = true, .pid = child };
+
+	assert_int_equal(tracer__new(&o, &t), 0);
+	assert_string_equal(tracer__mode(t), mode);
+	fd = open_fake("vfio/vfio");
+	ioctl(fd, VFIO_GET_API_VERSION); /* excluded: another process */
+	assert_int_equal(write(go[1], "x", 1), 1);
+	waitpid(child, NULL, 0);
+	tracer__poll(t, 0, collect_all, &s);
+	assert_int_equal(seen_from(&s, getpid()), 0);
+	assert_int_equal(files_of(t, getpid()), 0);
+	assert_int_equal(seen_from(&s, child), 1);
+	assert_int_equal(files_of(t, child), 1);
+	close(fd);
+	close(go[0]);
+	close(go[1]);
+	tracer__free(t);
+	drain();
+}
+
+static void test_pid_filter_sees_only_the_selected_process(void **state)
+{
+	expect_pid_filter("tp_btf");
+	expect_pid_filter("raw_tp");
+}
+
+static void expect_comm_filter(const char *mode)
+{
+	char ours[16] = "", wanted[16];
+	struct seen s = {};
+	struct tracer *t;
+	int fd;
+
+	snprintf(wanted, sizeof(wanted), "vfsf-%d", getpid());
+	struct tracer_opts o = { .sz = sizeof(o), .mode = mode, .test_hook = true, .comm = wanted };
+
+	assert_int_equal(tracer__new(&o, &t), 0);
+	fd = open_fake("vfio/vfio");
+	ioctl(fd, VFIO_GET_API_VERSION); /* excluded: our own comm */
+	prctl(PR_GET_NAME, ours);
+	prctl(PR_SET_NAME, wanted);
+	ioctl(fd, VFIO_GET_API_VERSION);
+	prctl(PR_SET_NAME, ours);
+	ioctl(fd, VFIO_GET_API_VERSION); /* excluded again */
+	tracer__poll(t, 0, collect_all, &s);
+	assert_int_equal(seen_from(&s, getpid()), 1);
+	assert_string_equal(s.comm[0], wanted);
+	close(fd);
+	tracer__free(t);
+	drain();
+}
+
+static void test_comm_filter_sees_only_threads_of_that_name(void **state)
+{
+	expect_comm_filter("tp_btf");
+	expect_comm_filter("raw_tp");
+}
+
 static void test_map_dma_is_decoded_and_mirrored(void **state)
 {
 	struct mirror *m;
@@ -797,6 +926,8 @@ int main(void)
 		cmocka_unit_test(test_syscall_mode_loads_and_attaches),
 		cmocka_unit_test(test_raw_tp_fallback_loads_and_sees_calls),
 		cmocka_unit_test(test_comm_is_the_calling_threads),
+		cmocka_unit_test(test_pid_filter_sees_only_the_selected_process),
+		cmocka_unit_test(test_comm_filter_sees_only_threads_of_that_name),
 		cmocka_unit_test(test_map_dma_is_decoded_and_mirrored),
 		cmocka_unit_test(test_unmap_removes_covered_mappings_and_recomputes_summary),
 		cmocka_unit_test(test_colliding_numbers_decode_by_fd_kind),

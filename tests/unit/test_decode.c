@@ -287,6 +287,49 @@ static void test_fields_beyond_argsz_are_not_shown(void **state)
 	assert_string_equal(buf, "flags=SET|PROBE|feature=6");
 }
 
+/* Each field is read with its uAPI size (uapi_layout.h): the u16 `op` of IOMMU_OPTION shows
+ * nothing of the reserved u16 after it. */
+static void test_fields_are_read_with_their_uapi_size(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_IOMMUFD, .op = VFS_OP_IOMMU_OPTION };
+	struct iommu_option o = {
+		.size = sizeof(o),
+		.option_id = IOMMU_OPTION_HUGE_PAGES,
+		.op = IOMMU_OPTION_OP_SET,
+		.__reserved = 0xffff,
+		.object_id = 7,
+		.val64 = 1,
+	};
+	char buf[256];
+
+	memcpy(ev.in, &o, sizeof(o));
+	ev.argsz = sizeof(o);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "option_id=1 op=0 object_id=7 val64=1");
+}
+
+/* The iommufd dirty bitmap request, from the real struct: every field at its uAPI offset. */
+static void test_hwpt_get_dirty_bitmap_decodes_from_the_uapi_struct(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_IOMMUFD, .op = VFS_OP_HWPT_GET_DIRTY_BITMAP };
+	struct iommu_hwpt_get_dirty_bitmap b = {
+		.size = sizeof(b),
+		.hwpt_id = 3,
+		.flags = IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+		.iova = 0x100000,
+		.length = 0x400000,
+		.page_size = 4096,
+		.data = 0x7f0000001000ULL,
+	};
+	char buf[256];
+
+	memcpy(ev.in, &b, sizeof(b));
+	ev.argsz = sizeof(b);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "hwpt_id=3 flags=0x1 iova=0x100000 length=0x400000 "
+				 "page_size=4096 data=0x7f0000001000 bitmap_bytes=128");
+}
+
 static void test_unreadable_argument_is_said_so(void **state)
 {
 	struct vfs_event ev = map_event();
@@ -316,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_dma_logging_start_shows_ranges),
 		cmocka_unit_test(test_report_bitmap_bytes_are_whole_u64_words),
 		cmocka_unit_test(test_fields_beyond_argsz_are_not_shown),
+		cmocka_unit_test(test_fields_are_read_with_their_uapi_size),
+		cmocka_unit_test(test_hwpt_get_dirty_bitmap_decodes_from_the_uapi_struct),
 		cmocka_unit_test(test_unreadable_argument_is_said_so),
 		cmocka_unit_test(test_event_line_is_laid_out_exactly),
 		cmocka_unit_test(test_event_line_is_cut_cleanly_at_every_buffer_size),

@@ -13,9 +13,10 @@ static void info_usage(FILE *out)
 		"usage: vfioscope info [--json]\n\n"
 		"Reports what this kernel offers vfioscope: BTF, module BTF for vfio,\n"
 		"vfio_iommu_type1 and iommufd, whether VFIO and iommufd are present, which BPF\n"
-		"program types load and attach, the tracing mode that follows, and the\n"
-		"capabilities this process holds. Probing BPF needs CAP_BPF and CAP_PERFMON\n"
-		"(or root); without them the program rows say why they were refused.\n");
+		"program types load and attach, the way in the tracer chooses (it loads and\n"
+		"attaches, then lets go), and the capabilities this process holds. Probing BPF\n"
+		"needs CAP_BPF and CAP_PERFMON (or root); without them the program rows say why\n"
+		"they were refused.\n");
 }
 
 int cmd_info(int argc, char **argv)

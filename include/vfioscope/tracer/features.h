@@ -2,8 +2,8 @@
 /*
  * What this kernel offers vfioscope, found out by trying (retsnoop's runtime calibration),
  * never by version number: BTF, module BTF, VFIO and iommufd presence, which BPF program types
- * load and attach, capabilities held. `vfioscope info` prints it; the loader uses it to choose
- * its programs.
+ * load and attach, capabilities held. `vfioscope info` prints it, with the way in the tracer
+ * chooses (tracer__way_in: the choice is made in tracer.c only, this reports it).
  */
 #ifndef VFIOSCOPE_FEATURES_H
 #define VFIOSCOPE_FEATURES_H
@@ -58,8 +58,9 @@ struct vfioscope_features {
 	bool iova_bitmap_set_btf; /* iova_bitmap_set in vmlinux or module BTF */
 	struct vfioscope_prog_probe progs[VFIOSCOPE_PROG_KINDS];
 	uint64_t caps_effective; /* bit n = capability n */
-	const char *tracer_mode; /* "fentry", "kprobe", "tp_btf", "raw_tp" or "none" */
-	char tracer_reason[256];
+	/* tracer__way_in(): "fentry", "kprobe", "tp_btf", "raw_tp" or "none", and why */
+	const char *tracer_mode;
+	char tracer_reason[512];
 };
 
 /* Fill @f. Probing needs privileges; what cannot be probed is reported, not fatal. */

@@ -32,9 +32,12 @@ struct tracer_opts {
 	bool no_events;
 	/* mappings map size (0: 16384) */
 	unsigned int max_mappings;
-	/* only calls of this process (tgid; 0: every process) */
+	/* only calls of this process (tgid; 0: every process). Checked in BPF first thing at
+	 * entry: an excluded call reaches neither the maps nor the ring buffer, so the mirror and
+	 * the aggregates then hold the selected processes only. */
 	int pid;
-	/* only calls of threads with this exact comm (NULL: any) */
+	/* only calls of threads with this exact comm, as the kernel keeps it (the first 15
+	 * bytes; NULL or "": any). Checked in BPF after the pid. */
 	const char *comm;
 };
 
@@ -75,6 +78,11 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out);
 /* Map-only access to the state of a running tracer that pinned its maps in @dir. */
 int tracer__open_pinned(const char *dir, struct tracer **out);
 void tracer__free(struct tracer *t);
+
+/* The way in tracer__new takes on this kernel with default options, and why: it loads and
+ * attaches, then lets go (`vfioscope info`). @mode: "fentry", "kprobe", "tp_btf", "raw_tp", or
+ * "none" when nothing attaches (then the -errno of the last attempt is returned). */
+int tracer__way_in(const char **mode, char *reason, size_t len);
 
 /* "fentry", "kprobe", "tp_btf", "raw_tp" or "pinned" */
 const char *tracer__mode(const struct tracer *t);

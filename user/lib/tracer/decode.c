@@ -12,6 +12,7 @@
 
 #include "vfioscope/common/names.h"
 #include "vfioscope/common/strbuf.h"
+#include "vfioscope/common/uapi_layout.h"
 #include "vfioscope/tracer/decode.h"
 
 static const char *const op_names[VFS_OPS] = {
@@ -133,102 +134,155 @@ enum fmt {
 
 struct field {
 	const char *name;
-	uint8_t off;
+	uint8_t off; /* uapi_layout.h */
+	uint8_t size; /* uapi_layout.h: NAME_SZ */
 	uint8_t fmt;
 	uint8_t out; /* read at exit, printed after "=>" (only on success) */
 	uint8_t off2;
 };
 
-#define IN(n, o, f)           \
-	{                     \
-		n, o, f, 0, 0 \
+/* @at names a field of include/vfioscope/common/uapi_layout.h: its offset and its size */
+#define IN(n, at, f)                    \
+	{                               \
+		n, at, at##_SZ, f, 0, 0 \
 	}
-#define OUT(n, o, f)          \
-	{                     \
-		n, o, f, 1, 0 \
+#define OUT(n, at, f)                   \
+	{                               \
+		n, at, at##_SZ, f, 1, 0 \
 	}
-#define BITMAP(l, p)                              \
-	{                                         \
-		"bitmap_bytes", l, F_BITMAP, 0, p \
+/* not read from the argument: the ioctl's third argument (F_ARG), or a string (F_STR) */
+#define WHOLE(n, f)              \
+	{                        \
+		n, 0, 0, f, 0, 0 \
+	}
+/* computed: bitmap bytes from the length at @l and the page size at @p */
+#define BITMAP(l, p)                                      \
+	{                                                 \
+		"bitmap_bytes", l, l##_SZ, F_BITMAP, 0, p \
 	}
 #define MAXF 8
 
 static const struct field op_fields[VFS_OPS][MAXF] = {
-	[VFS_OP_CHECK_EXTENSION] = { IN("extension", 0, F_ARG) },
-	[VFS_OP_SET_IOMMU] = { IN("type", 0, F_ARG) },
-	[VFS_OP_IOMMU_GET_INFO] = { OUT("flags", 4, F_HEX32), OUT("iova_pgsizes", 8, F_HEX64),
-				    OUT("cap_offset", 16, F_U32) },
-	[VFS_OP_MAP_DMA] = { IN("flags", 4, F_MAP_FLAGS), IN("vaddr", 8, F_HEX64),
-			     IN("iova", 16, F_HEX64), IN("size", 24, F_HEX64) },
-	[VFS_OP_UNMAP_DMA] = { IN("flags", 4, F_UNMAP_FLAGS), IN("iova", 8, F_HEX64),
-			       IN("size", 16, F_HEX64), OUT("unmapped", 16, F_HEX64) },
-	[VFS_OP_DIRTY_PAGES] = { IN("flags", 4, F_HEX32) },
-	[VFS_OP_DIRTY_GET_BITMAP] = { IN("iova", 8, F_HEX64), IN("size", 16, F_HEX64),
-				      IN("pgsize", 24, F_U64), IN("bitmap_bytes", 32, F_U64),
-				      IN("bitmap", 40, F_HEX64) },
-	[VFS_OP_GROUP_GET_STATUS] = { OUT("flags", 4, F_HEX32) },
-	[VFS_OP_GROUP_SET_CONTAINER] = { IN("container_fd", 0, F_S32) },
-	[VFS_OP_GROUP_GET_DEVICE_FD] = { IN("name", 0, F_STR) },
-	[VFS_OP_DEVICE_GET_INFO] = { OUT("flags", 4, F_HEX32), OUT("num_regions", 8, F_U32),
-				     OUT("num_irqs", 12, F_U32) },
-	[VFS_OP_DEVICE_GET_REGION_INFO] = { IN("index", 8, F_U32), OUT("flags", 4, F_HEX32),
-					    OUT("size", 16, F_HEX64), OUT("offset", 24, F_HEX64) },
-	[VFS_OP_DEVICE_GET_IRQ_INFO] = { IN("index", 8, F_U32), OUT("flags", 4, F_HEX32),
-					 OUT("count", 12, F_U32) },
-	[VFS_OP_DEVICE_SET_IRQS] = { IN("flags", 4, F_HEX32), IN("index", 8, F_U32),
-				     IN("start", 12, F_U32), IN("count", 16, F_U32) },
-	[VFS_OP_DEVICE_GET_PCI_HOT_RESET_INFO] = { OUT("count", 8, F_U32) },
-	[VFS_OP_DEVICE_PCI_HOT_RESET] = { IN("count", 8, F_U32) },
-	[VFS_OP_DEVICE_IOEVENTFD] = { IN("flags", 4, F_HEX32), IN("offset", 8, F_HEX64),
-				      IN("data", 16, F_HEX64), IN("fd", 24, F_S32) },
-	[VFS_OP_DEVICE_FEATURE] = { IN("flags", 4, F_FEAT_FLAGS) },
-	[VFS_OP_FEATURE_MIGRATION] = { IN("flags", 4, F_FEAT_FLAGS),
-				       OUT("migration_flags", 8, F_HEX64) },
-	[VFS_OP_FEATURE_MIG_DEVICE_STATE] = { IN("flags", 4, F_FEAT_FLAGS),
-					      IN("device_state", 8, F_U32),
-					      OUT("data_fd", 12, F_S32) },
-	[VFS_OP_FEATURE_MIG_DATA_SIZE] = { IN("flags", 4, F_FEAT_FLAGS),
-					   OUT("stop_copy_length", 8, F_U64) },
-	[VFS_OP_DMA_LOGGING_START] = { IN("flags", 4, F_FEAT_FLAGS), IN("page_size", 8, F_U64),
-				       IN("num_ranges", 16, F_U32), IN("ranges", 24, F_HEX64),
-				       OUT("page_size", 8, F_U64) },
-	[VFS_OP_DMA_LOGGING_STOP] = { IN("flags", 4, F_FEAT_FLAGS) },
-	[VFS_OP_DMA_LOGGING_REPORT] = { IN("flags", 4, F_FEAT_FLAGS), IN("iova", 8, F_HEX64),
-					IN("length", 16, F_HEX64), IN("page_size", 24, F_U64),
-					IN("bitmap", 32, F_HEX64), BITMAP(16, 24) },
-	[VFS_OP_DEVICE_BIND_IOMMUFD] = { IN("flags", 4, F_HEX32), IN("iommufd", 8, F_S32),
-					 OUT("devid", 12, F_U32) },
-	[VFS_OP_DEVICE_ATTACH_IOMMUFD_PT] = { IN("flags", 4, F_HEX32), IN("pt_id", 8, F_U32) },
-	[VFS_OP_DEVICE_DETACH_IOMMUFD_PT] = { IN("flags", 4, F_HEX32) },
-	[VFS_OP_IOMMU_DESTROY] = { IN("id", 4, F_U32) },
-	[VFS_OP_IOAS_ALLOC] = { IN("flags", 4, F_HEX32), OUT("ioas_id", 8, F_U32) },
-	[VFS_OP_IOAS_ALLOW_IOVAS] = { IN("ioas_id", 4, F_U32), IN("num_iovas", 8, F_U32) },
-	[VFS_OP_IOAS_COPY] = { IN("flags", 4, F_IOAS_FLAGS), IN("dst_ioas_id", 8, F_U32),
-			       IN("src_ioas_id", 12, F_U32), IN("length", 16, F_HEX64),
-			       IN("dst_iova", 24, F_HEX64), IN("src_iova", 32, F_HEX64),
-			       OUT("dst_iova", 24, F_HEX64) },
-	[VFS_OP_IOAS_IOVA_RANGES] = { IN("ioas_id", 4, F_U32), IN("num_iovas", 8, F_U32),
-				      OUT("num_iovas", 8, F_U32) },
-	[VFS_OP_IOAS_MAP] = { IN("flags", 4, F_IOAS_FLAGS), IN("ioas_id", 8, F_U32),
-			      IN("user_va", 16, F_HEX64), IN("length", 24, F_HEX64),
-			      IN("iova", 32, F_HEX64), OUT("iova", 32, F_HEX64) },
-	[VFS_OP_IOAS_UNMAP] = { IN("ioas_id", 4, F_U32), IN("iova", 8, F_HEX64),
-				IN("length", 16, F_HEX64), OUT("unmapped", 16, F_HEX64) },
-	[VFS_OP_IOMMU_OPTION] = { IN("option_id", 4, F_U32), IN("op", 8, F_U16),
-				  IN("object_id", 12, F_U32), IN("val64", 16, F_U64),
-				  OUT("val64", 16, F_U64) },
-	[VFS_OP_IOMMU_VFIO_IOAS] = { IN("ioas_id", 4, F_U32), IN("op", 8, F_U16),
-				     OUT("ioas_id", 4, F_U32) },
-	[VFS_OP_HWPT_ALLOC] = { IN("flags", 4, F_HEX32), IN("dev_id", 8, F_U32),
-				IN("pt_id", 12, F_U32), OUT("hwpt_id", 16, F_U32) },
-	[VFS_OP_GET_HW_INFO] = { IN("flags", 4, F_HEX32), IN("dev_id", 8, F_U32),
-				 OUT("data_type", 24, F_U32), OUT("capabilities", 32, F_HEX64) },
-	[VFS_OP_HWPT_SET_DIRTY_TRACKING] = { IN("flags", 4, F_HEX32), IN("hwpt_id", 8, F_U32) },
-	[VFS_OP_HWPT_GET_DIRTY_BITMAP] = { IN("hwpt_id", 4, F_U32), IN("flags", 8, F_HEX32),
-					   IN("iova", 16, F_HEX64), IN("length", 24, F_HEX64),
-					   IN("page_size", 32, F_U64), IN("data", 40, F_HEX64),
-					   BITMAP(24, 32) },
-	[VFS_OP_HWPT_INVALIDATE] = { IN("hwpt_id", 4, F_U32) },
+	[VFS_OP_CHECK_EXTENSION] = { WHOLE("extension", F_ARG) },
+	[VFS_OP_SET_IOMMU] = { WHOLE("type", F_ARG) },
+	[VFS_OP_IOMMU_GET_INFO] = { OUT("flags", VFS_FLAGS, F_HEX32),
+				    OUT("iova_pgsizes", VFS_IOMMU_INFO_IOVA_PGSIZES, F_HEX64),
+				    OUT("cap_offset", VFS_IOMMU_INFO_CAP_OFFSET, F_U32) },
+	[VFS_OP_MAP_DMA] = { IN("flags", VFS_FLAGS, F_MAP_FLAGS),
+			     IN("vaddr", VFS_DMA_MAP_VADDR, F_HEX64),
+			     IN("iova", VFS_DMA_MAP_IOVA, F_HEX64),
+			     IN("size", VFS_DMA_MAP_SIZE, F_HEX64) },
+	[VFS_OP_UNMAP_DMA] = { IN("flags", VFS_FLAGS, F_UNMAP_FLAGS),
+			       IN("iova", VFS_DMA_UNMAP_IOVA, F_HEX64),
+			       IN("size", VFS_DMA_UNMAP_SIZE, F_HEX64),
+			       OUT("unmapped", VFS_DMA_UNMAP_SIZE, F_HEX64) },
+	[VFS_OP_DIRTY_PAGES] = { IN("flags", VFS_FLAGS, F_HEX32) },
+	[VFS_OP_DIRTY_GET_BITMAP] = { IN("iova", VFS_DIRTY_GET_IOVA, F_HEX64),
+				      IN("size", VFS_DIRTY_GET_SIZE, F_HEX64),
+				      IN("pgsize", VFS_DIRTY_GET_PGSIZE, F_U64),
+				      IN("bitmap_bytes", VFS_DIRTY_GET_BITMAP_SIZE, F_U64),
+				      IN("bitmap", VFS_DIRTY_GET_BITMAP_DATA, F_HEX64) },
+	[VFS_OP_GROUP_GET_STATUS] = { OUT("flags", VFS_FLAGS, F_HEX32) },
+	[VFS_OP_GROUP_SET_CONTAINER] = { IN("container_fd", VFS_GROUP_CONTAINER_FD, F_S32) },
+	[VFS_OP_GROUP_GET_DEVICE_FD] = { WHOLE("name", F_STR) },
+	[VFS_OP_DEVICE_GET_INFO] = { OUT("flags", VFS_FLAGS, F_HEX32),
+				     OUT("num_regions", VFS_DEVICE_INFO_NUM_REGIONS, F_U32),
+				     OUT("num_irqs", VFS_DEVICE_INFO_NUM_IRQS, F_U32) },
+	[VFS_OP_DEVICE_GET_REGION_INFO] = { IN("index", VFS_REGION_INFO_INDEX, F_U32),
+					    OUT("flags", VFS_FLAGS, F_HEX32),
+					    OUT("size", VFS_REGION_INFO_SIZE, F_HEX64),
+					    OUT("offset", VFS_REGION_INFO_OFFSET, F_HEX64) },
+	[VFS_OP_DEVICE_GET_IRQ_INFO] = { IN("index", VFS_IRQ_INFO_INDEX, F_U32),
+					 OUT("flags", VFS_FLAGS, F_HEX32),
+					 OUT("count", VFS_IRQ_INFO_COUNT, F_U32) },
+	[VFS_OP_DEVICE_SET_IRQS] = { IN("flags", VFS_FLAGS, F_HEX32),
+				     IN("index", VFS_IRQ_SET_INDEX, F_U32),
+				     IN("start", VFS_IRQ_SET_START, F_U32),
+				     IN("count", VFS_IRQ_SET_COUNT, F_U32) },
+	[VFS_OP_DEVICE_GET_PCI_HOT_RESET_INFO] = { OUT("count", VFS_HOT_RESET_INFO_COUNT, F_U32) },
+	[VFS_OP_DEVICE_PCI_HOT_RESET] = { IN("count", VFS_HOT_RESET_COUNT, F_U32) },
+	[VFS_OP_DEVICE_IOEVENTFD] = { IN("flags", VFS_FLAGS, F_HEX32),
+				      IN("offset", VFS_IOEVENTFD_OFFSET, F_HEX64),
+				      IN("data", VFS_IOEVENTFD_DATA, F_HEX64),
+				      IN("fd", VFS_IOEVENTFD_FD, F_S32) },
+	[VFS_OP_DEVICE_FEATURE] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS) },
+	[VFS_OP_FEATURE_MIGRATION] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS),
+				       OUT("migration_flags", VFS_FEAT_MIGRATION_FLAGS, F_HEX64) },
+	[VFS_OP_FEATURE_MIG_DEVICE_STATE] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS),
+					      IN("device_state", VFS_FEAT_MIG_STATE, F_U32),
+					      OUT("data_fd", VFS_FEAT_MIG_STATE_DATA_FD, F_S32) },
+	[VFS_OP_FEATURE_MIG_DATA_SIZE] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS),
+					   OUT("stop_copy_length", VFS_FEAT_MIG_DATA_SIZE, F_U64) },
+	[VFS_OP_DMA_LOGGING_START] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS),
+				       IN("page_size", VFS_LOG_CTRL_PAGE_SIZE, F_U64),
+				       IN("num_ranges", VFS_LOG_CTRL_NUM_RANGES, F_U32),
+				       IN("ranges", VFS_LOG_CTRL_RANGES, F_HEX64),
+				       OUT("page_size", VFS_LOG_CTRL_PAGE_SIZE, F_U64) },
+	[VFS_OP_DMA_LOGGING_STOP] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS) },
+	[VFS_OP_DMA_LOGGING_REPORT] = { IN("flags", VFS_FLAGS, F_FEAT_FLAGS),
+					IN("iova", VFS_LOG_REPORT_IOVA, F_HEX64),
+					IN("length", VFS_LOG_REPORT_LENGTH, F_HEX64),
+					IN("page_size", VFS_LOG_REPORT_PAGE_SIZE, F_U64),
+					IN("bitmap", VFS_LOG_REPORT_BITMAP, F_HEX64),
+					BITMAP(VFS_LOG_REPORT_LENGTH, VFS_LOG_REPORT_PAGE_SIZE) },
+	[VFS_OP_DEVICE_BIND_IOMMUFD] = { IN("flags", VFS_FLAGS, F_HEX32),
+					 IN("iommufd", VFS_BIND_IOMMUFD, F_S32),
+					 OUT("devid", VFS_BIND_OUT_DEVID, F_U32) },
+	[VFS_OP_DEVICE_ATTACH_IOMMUFD_PT] = { IN("flags", VFS_FLAGS, F_HEX32),
+					      IN("pt_id", VFS_ATTACH_PT_ID, F_U32) },
+	[VFS_OP_DEVICE_DETACH_IOMMUFD_PT] = { IN("flags", VFS_FLAGS, F_HEX32) },
+	[VFS_OP_IOMMU_DESTROY] = { IN("id", VFS_DESTROY_ID, F_U32) },
+	[VFS_OP_IOAS_ALLOC] = { IN("flags", VFS_FLAGS, F_HEX32),
+				OUT("ioas_id", VFS_IOAS_ALLOC_OUT_ID, F_U32) },
+	[VFS_OP_IOAS_ALLOW_IOVAS] = { IN("ioas_id", VFS_IOAS_IOVAS_IOAS_ID, F_U32),
+				      IN("num_iovas", VFS_IOAS_IOVAS_NUM, F_U32) },
+	[VFS_OP_IOAS_COPY] = { IN("flags", VFS_FLAGS, F_IOAS_FLAGS),
+			       IN("dst_ioas_id", VFS_IOAS_COPY_DST_IOAS, F_U32),
+			       IN("src_ioas_id", VFS_IOAS_COPY_SRC_IOAS, F_U32),
+			       IN("length", VFS_IOAS_COPY_LENGTH, F_HEX64),
+			       IN("dst_iova", VFS_IOAS_COPY_DST_IOVA, F_HEX64),
+			       IN("src_iova", VFS_IOAS_COPY_SRC_IOVA, F_HEX64),
+			       OUT("dst_iova", VFS_IOAS_COPY_DST_IOVA, F_HEX64) },
+	[VFS_OP_IOAS_IOVA_RANGES] = { IN("ioas_id", VFS_IOAS_IOVAS_IOAS_ID, F_U32),
+				      IN("num_iovas", VFS_IOAS_IOVAS_NUM, F_U32),
+				      OUT("num_iovas", VFS_IOAS_IOVAS_NUM, F_U32) },
+	[VFS_OP_IOAS_MAP] = { IN("flags", VFS_FLAGS, F_IOAS_FLAGS),
+			      IN("ioas_id", VFS_IOAS_MAP_IOAS_ID, F_U32),
+			      IN("user_va", VFS_IOAS_MAP_USER_VA, F_HEX64),
+			      IN("length", VFS_IOAS_MAP_LENGTH, F_HEX64),
+			      IN("iova", VFS_IOAS_MAP_IOVA, F_HEX64),
+			      OUT("iova", VFS_IOAS_MAP_IOVA, F_HEX64) },
+	[VFS_OP_IOAS_UNMAP] = { IN("ioas_id", VFS_IOAS_UNMAP_IOAS_ID, F_U32),
+				IN("iova", VFS_IOAS_UNMAP_IOVA, F_HEX64),
+				IN("length", VFS_IOAS_UNMAP_LENGTH, F_HEX64),
+				OUT("unmapped", VFS_IOAS_UNMAP_LENGTH, F_HEX64) },
+	[VFS_OP_IOMMU_OPTION] = { IN("option_id", VFS_OPTION_ID, F_U32),
+				  IN("op", VFS_OPTION_OP, F_U16),
+				  IN("object_id", VFS_OPTION_OBJECT_ID, F_U32),
+				  IN("val64", VFS_OPTION_VAL64, F_U64),
+				  OUT("val64", VFS_OPTION_VAL64, F_U64) },
+	[VFS_OP_IOMMU_VFIO_IOAS] = { IN("ioas_id", VFS_VFIO_IOAS_ID, F_U32),
+				     IN("op", VFS_VFIO_IOAS_OP, F_U16),
+				     OUT("ioas_id", VFS_VFIO_IOAS_ID, F_U32) },
+	[VFS_OP_HWPT_ALLOC] = { IN("flags", VFS_FLAGS, F_HEX32),
+				IN("dev_id", VFS_HWPT_ALLOC_DEV_ID, F_U32),
+				IN("pt_id", VFS_HWPT_ALLOC_PT_ID, F_U32),
+				OUT("hwpt_id", VFS_HWPT_ALLOC_OUT_HWPT_ID, F_U32) },
+	[VFS_OP_GET_HW_INFO] = { IN("flags", VFS_FLAGS, F_HEX32),
+				 IN("dev_id", VFS_HW_INFO_DEV_ID, F_U32),
+				 OUT("data_type", VFS_HW_INFO_OUT_DATA_TYPE, F_U32),
+				 OUT("capabilities", VFS_HW_INFO_OUT_CAPS, F_HEX64) },
+	[VFS_OP_HWPT_SET_DIRTY_TRACKING] = { IN("flags", VFS_FLAGS, F_HEX32),
+					     IN("hwpt_id", VFS_HWPT_DIRTY_TRACK_HWPT_ID, F_U32) },
+	[VFS_OP_HWPT_GET_DIRTY_BITMAP] = { IN("hwpt_id", VFS_HWPT_BITMAP_HWPT_ID, F_U32),
+					   IN("flags", VFS_HWPT_BITMAP_FLAGS, F_HEX32),
+					   IN("iova", VFS_HWPT_BITMAP_IOVA, F_HEX64),
+					   IN("length", VFS_HWPT_BITMAP_LENGTH, F_HEX64),
+					   IN("page_size", VFS_HWPT_BITMAP_PAGE_SIZE, F_U64),
+					   IN("data", VFS_HWPT_BITMAP_DATA, F_HEX64),
+					   BITMAP(VFS_HWPT_BITMAP_LENGTH,
+						  VFS_HWPT_BITMAP_PAGE_SIZE) },
+	[VFS_OP_HWPT_INVALIDATE] = { IN("hwpt_id", VFS_HWPT_INVAL_HWPT_ID, F_U32) },
 };
 
 static uint64_t get(const uint8_t *b, unsigned int off, unsigned int size)
@@ -313,22 +367,16 @@ static void field_sb(const struct vfs_event *ev, const struct field *f, struct s
 
 	switch (f->fmt) {
 	case F_U16:
-		strbuf_u64(s, get(b, f->off, 2));
-		break;
 	case F_U32:
-		strbuf_u64(s, get(b, f->off, 4));
+	case F_U64:
+		strbuf_u64(s, get(b, f->off, f->size));
 		break;
 	case F_S32:
-		strbuf_s64(s, (int32_t)get(b, f->off, 4));
-		break;
-	case F_U64:
-		strbuf_u64(s, get(b, f->off, 8));
+		strbuf_s64(s, (int32_t)get(b, f->off, f->size));
 		break;
 	case F_HEX32:
-		strbuf_hex(s, get(b, f->off, 4));
-		break;
 	case F_HEX64:
-		strbuf_hex(s, get(b, f->off, 8));
+		strbuf_hex(s, get(b, f->off, f->size));
 		break;
 	case F_STR:
 		strbuf_mem(s, (const char *)b + f->off,
@@ -342,23 +390,24 @@ static void field_sb(const struct vfs_event *ev, const struct field *f, struct s
 			strbuf_u64(s, ev->arg);
 		break;
 	case F_MAP_FLAGS:
-		flags_text(t, sizeof(t), get(b, f->off, 4), map_flags, 0);
+		flags_text(t, sizeof(t), get(b, f->off, f->size), map_flags, 0);
 		strbuf_str(s, t);
 		break;
 	case F_UNMAP_FLAGS:
-		flags_text(t, sizeof(t), get(b, f->off, 4), unmap_flags, 0);
+		flags_text(t, sizeof(t), get(b, f->off, f->size), unmap_flags, 0);
 		strbuf_str(s, t);
 		break;
 	case F_FEAT_FLAGS:
-		flags_text(t, sizeof(t), get(b, f->off, 4), feat_flags, VFS_FEATURE_MASK);
+		flags_text(t, sizeof(t), get(b, f->off, f->size), feat_flags, VFS_FEATURE_MASK);
 		strbuf_str(s, t);
 		break;
 	case F_IOAS_FLAGS:
-		flags_text(t, sizeof(t), get(b, f->off, 4), ioas_flags, 0);
+		flags_text(t, sizeof(t), get(b, f->off, f->size), ioas_flags, 0);
 		strbuf_str(s, t);
 		break;
 	case F_BITMAP:
-		strbuf_u64(s, decode_bitmap_bytes(get(b, f->off, 8), get(b, f->off2, 8)));
+		strbuf_u64(s,
+			   decode_bitmap_bytes(get(b, f->off, f->size), get(b, f->off2, f->size)));
 		break;
 	default:
 		break;
@@ -375,22 +424,10 @@ static void field_text(const struct vfs_event *ev, const struct field *f, char *
 
 static unsigned int field_width(const struct field *f)
 {
-	switch (f->fmt) {
-	case F_U16:
-		return 2;
-	case F_U32:
-	case F_S32:
-	case F_HEX32:
-	case F_MAP_FLAGS:
-	case F_UNMAP_FLAGS:
-	case F_FEAT_FLAGS:
-	case F_IOAS_FLAGS:
-		return 4;
-	case F_BITMAP:
-		return (f->off > f->off2 ? f->off : f->off2) + 8 - f->off;
-	default:
-		return 8;
-	}
+	/* a computed bitmap size needs both its inputs */
+	if (f->fmt == F_BITMAP)
+		return (f->off > f->off2 ? f->off : f->off2) + f->size - f->off;
+	return f->size;
 }
 
 /* A field beyond the argsz the caller passed was never part of the call (a PROBE has no
@@ -493,7 +530,7 @@ static void field_json(const struct vfs_event *ev, const struct field *f, struct
 	char v[128];
 
 	if (f->fmt == F_S32) {
-		json_kv_s64(jw, f->name, (int32_t)get(b, f->off, 4));
+		json_kv_s64(jw, f->name, (int32_t)get(b, f->off, f->size));
 		return;
 	}
 	if (f->fmt == F_ARG) {
@@ -507,7 +544,7 @@ static void field_json(const struct vfs_event *ev, const struct field *f, struct
 	}
 	if (f->fmt == F_HEX32 || f->fmt == F_HEX64 || f->fmt == F_MAP_FLAGS ||
 	    f->fmt == F_UNMAP_FLAGS || f->fmt == F_FEAT_FLAGS || f->fmt == F_IOAS_FLAGS) {
-		json_kv_hex(jw, f->name, get(b, f->off, f->fmt == F_HEX64 ? 8 : 4));
+		json_kv_hex(jw, f->name, get(b, f->off, f->size));
 		return;
 	}
 	field_text(ev, f, v, sizeof(v));

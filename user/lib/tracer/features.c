@@ -236,62 +236,10 @@ static void probe_progs(struct vfioscope_features *f)
 	libbpf_set_print(old);
 }
 
-static bool prog_ok(const struct vfioscope_prog_probe *p)
+/* The tracer's own choice (tracer.c chooses; this only reports it). */
+static void report_tracer(struct vfioscope_features *f)
 {
-	return p->tried && !p->load_err && !p->attach_err;
-}
-
-static void choose_tracer(struct vfioscope_features *f)
-{
-	const struct vfioscope_prog_probe *fe = &f->progs[VFIOSCOPE_PROG_FENTRY];
-	const struct vfioscope_prog_probe *kp = &f->progs[VFIOSCOPE_PROG_KPROBE];
-	bool vfio_hook = strcmp(fe->target, VFIO_HANDLER) == 0;
-	char fe_s[96], kp_s[96];
-
-	vfioscope_prog_probe__status(fe, fe_s, sizeof(fe_s));
-	vfioscope_prog_probe__status(kp, kp_s, sizeof(kp_s));
-	if (vfio_hook && prog_ok(fe)) {
-		f->tracer_mode = "fentry";
-		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
-			 "fentry attaches to the VFIO file handlers: only VFIO files pay");
-		return;
-	}
-	if (vfio_hook && prog_ok(kp)) {
-		f->tracer_mode = "kprobe";
-		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
-			 "fentry %s; kprobes attach to the VFIO file handlers", fe_s);
-		return;
-	}
-	if (vfio_hook)
-		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
-			 "fentry %s, kprobe %s on the VFIO handlers; ", fe_s, kp_s);
-	else
-		snprintf(f->tracer_reason, sizeof(f->tracer_reason),
-			 "VFIO module not loaded (no handler to hook); fentry %s, kprobe %s; ",
-			 fe_s, kp_s);
-	if (prog_ok(&f->progs[VFIOSCOPE_PROG_TP_BTF]))
-		f->tracer_mode = "tp_btf";
-	else if (prog_ok(&f->progs[VFIOSCOPE_PROG_RAW_TP]))
-		f->tracer_mode = "raw_tp";
-	else
-		f->tracer_mode = "none";
-	strncat(f->tracer_reason,
-		strcmp(f->tracer_mode, "none") ?
-			"syscall-level tracing filters ioctls of type ';'" :
-			"no program type attaches: tracing impossible",
-		sizeof(f->tracer_reason) - strlen(f->tracer_reason) - 1);
-}
-
-/* What the tracer's loader really chooses: it loads and attaches, then lets go. */
-static void confirm_tracer(struct vfioscope_features *f)
-{
-	struct tracer *t;
-
-	if (tracer__new(NULL, &t))
-		return; /* keep the probes' verdict */
-	f->tracer_mode = tracer__mode(t);
-	snprintf(f->tracer_reason, sizeof(f->tracer_reason), "%s", tracer__reason(t));
-	tracer__free(t);
+	tracer__way_in(&f->tracer_mode, f->tracer_reason, sizeof(f->tracer_reason));
 }
 
 static void probe_caps(struct vfioscope_features *f)
@@ -319,8 +267,7 @@ int vfioscope_features__probe(struct vfioscope_features *f)
 	f->vfio_cdevs = count_entries("/dev/vfio/devices", is_cdev_node);
 	probe_caps(f);
 	probe_progs(f);
-	choose_tracer(f);
-	confirm_tracer(f);
+	report_tracer(f);
 	return 0;
 }
 

@@ -15,7 +15,7 @@
 
 #include "vfioscope/tracer/tracer.h"
 #include "vfioscope/common/log.h"
-/* after events.h (through loader.h): the skeleton names its types */
+/* after events.h (through tracer.h): the skeleton names its types */
 #include "tracer.skel.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -39,30 +39,35 @@ static const char *const mode_names[MODES] = { "fentry", "kprobe", "tp_btf", "ra
 
 struct prog_def {
 	const char *name;
+	/* where the skeleton keeps the program: a renamed program fails to compile here */
+	size_t skel_off;
 	const char *target;
 	enum tracer_prog_role role;
 	enum flavor flavor;
 	bool required; /* the way in fails without it */
 };
 
-#define HANDLER(fn, req)                                                    \
-	{ "fentry_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_FENTRY, req },         \
-		{ "fexit_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_FENTRY, req },  \
-		{ "kprobe_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_KPROBE, req }, \
-	{                                                                   \
-		"kretprobe_" #fn, #fn, TRACER_ROLE_WAY_IN, FL_KPROBE, req   \
+/* name and skeleton member from one token */
+#define PROG(p) #p, offsetof(struct tracer_bpf, progs.p)
+
+#define HANDLER(fn, req)                                                        \
+	{ PROG(fentry_##fn), #fn, TRACER_ROLE_WAY_IN, FL_FENTRY, req },         \
+		{ PROG(fexit_##fn), #fn, TRACER_ROLE_WAY_IN, FL_FENTRY, req },  \
+		{ PROG(kprobe_##fn), #fn, TRACER_ROLE_WAY_IN, FL_KPROBE, req }, \
+	{                                                                       \
+		PROG(kretprobe_##fn), #fn, TRACER_ROLE_WAY_IN, FL_KPROBE, req   \
 	}
-#define RELEASE(fn)                                                       \
-	{ "fentry_" #fn, #fn, TRACER_ROLE_RELEASE, FL_FENTRY, false },    \
-	{                                                                 \
-		"kprobe_" #fn, #fn, TRACER_ROLE_RELEASE, FL_KPROBE, false \
+#define RELEASE(fn)                                                           \
+	{ PROG(fentry_##fn), #fn, TRACER_ROLE_RELEASE, FL_FENTRY, false },    \
+	{                                                                     \
+		PROG(kprobe_##fn), #fn, TRACER_ROLE_RELEASE, FL_KPROBE, false \
 	}
 
 static const struct prog_def prog_defs[] = {
-	{ "tp_sys_enter", "sys_enter", TRACER_ROLE_WAY_IN, FL_TP_BTF, true },
-	{ "tp_sys_exit", "sys_exit", TRACER_ROLE_WAY_IN, FL_TP_BTF, true },
-	{ "raw_sys_enter", "sys_enter", TRACER_ROLE_WAY_IN, FL_RAW_TP, true },
-	{ "raw_sys_exit", "sys_exit", TRACER_ROLE_WAY_IN, FL_RAW_TP, true },
+	{ PROG(tp_sys_enter), "sys_enter", TRACER_ROLE_WAY_IN, FL_TP_BTF, true },
+	{ PROG(tp_sys_exit), "sys_exit", TRACER_ROLE_WAY_IN, FL_TP_BTF, true },
+	{ PROG(raw_sys_enter), "sys_enter", TRACER_ROLE_WAY_IN, FL_RAW_TP, true },
+	{ PROG(raw_sys_exit), "sys_exit", TRACER_ROLE_WAY_IN, FL_RAW_TP, true },
 	HANDLER(vfio_fops_unl_ioctl, true),
 	HANDLER(vfio_group_fops_unl_ioctl, true),
 	HANDLER(vfio_device_fops_unl_ioctl, true),
@@ -71,17 +76,22 @@ static const struct prog_def prog_defs[] = {
 	RELEASE(vfio_group_fops_release),
 	RELEASE(vfio_device_fops_release),
 	RELEASE(iommufd_fops_release),
-	{ "fentry_iova_bitmap_set", "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_FENTRY },
-	{ "kprobe_iova_bitmap_set", "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_KPROBE },
-	{ "fexit_vfio_pin_pages_remote", "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	{ PROG(fentry_iova_bitmap_set), "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_FENTRY },
+	{ PROG(kprobe_iova_bitmap_set), "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_KPROBE },
+	{ PROG(fexit_vfio_pin_pages_remote), "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
 	  FL_FENTRY },
-	{ "kretprobe_vfio_pin_pages_remote", "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	{ PROG(kretprobe_vfio_pin_pages_remote), "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
 	  FL_KPROBE },
-	{ "fexit_vfio_unpin_pages_remote", "vfio_unpin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
+	{ PROG(fexit_vfio_unpin_pages_remote), "vfio_unpin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
 	  FL_FENTRY },
-	{ "kretprobe_vfio_unpin_pages_remote", "vfio_unpin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
-	  FL_KPROBE },
+	{ PROG(kretprobe_vfio_unpin_pages_remote), "vfio_unpin_pages_remote",
+	  TRACER_ROLE_KERNEL_HOOK, FL_KPROBE },
 };
+
+static struct bpf_program *prog_of(struct tracer_bpf *skel, const struct prog_def *d)
+{
+	return *(struct bpf_program **)((char *)skel + d->skel_off);
+}
 
 #define NPROGS (sizeof(prog_defs) / sizeof(prog_defs[0]))
 
@@ -280,6 +290,22 @@ static void destroy_attempt(struct tracer *t)
 	t->nprogs = 0;
 }
 
+/* The knobs the BPF side reads as constants: set after open, before load. */
+static void set_rodata(struct tracer_bpf__rodata *ro, const struct tracer_opts *opts)
+{
+	ro->test_hook = opts->test_hook;
+	ro->emit_events = !opts->no_events;
+	ro->filter_tgid = opts->pid > 0 ? opts->pid : 0;
+	ro->filter_by_comm = opts->comm && opts->comm[0];
+	if (ro->filter_by_comm) {
+		/* as the kernel keeps it: truncated to 15 bytes, NUL-padded */
+		char comm[sizeof(ro->filter_comm)] = {};
+
+		strncpy(comm, opts->comm, sizeof(comm) - 1);
+		memcpy((void *)ro->filter_comm, comm, sizeof(comm));
+	}
+}
+
 /*
  * Try mode @m: want[] says which programs to load. Required programs must load and attach;
  * optional ones that fail to attach are reported and the rest keeps running.
@@ -293,19 +319,13 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 	t->skel = tracer_bpf__open();
 	if (!t->skel)
 		return -errno;
-	t->skel->rodata->test_hook = opts->test_hook;
-	t->skel->rodata->emit_events = !opts->no_events;
+	set_rodata(t->skel->rodata, opts);
 	if (opts->max_mappings)
 		bpf_map__set_max_entries(t->skel->maps.mappings, opts->max_mappings);
-	bpf_object__for_each_program(prog, t->skel->obj)
-	{
-		bool on = false;
-
-		for (size_t i = 0; i < NPROGS; i++)
-			if (!strcmp(bpf_program__name(prog), prog_defs[i].name))
-				on = want[i];
-		bpf_program__set_autoload(prog, on);
-	}
+	/* every program off, then the wanted ones on (a program outside the table stays off) */
+	bpf_object__for_each_program(prog, t->skel->obj) bpf_program__set_autoload(prog, false);
+	for (size_t i = 0; i < NPROGS; i++)
+		bpf_program__set_autoload(prog_of(t->skel, &prog_defs[i]), want[i]);
 	err = tracer_bpf__load(t->skel);
 	if (err)
 		return err;
@@ -315,13 +335,12 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 
 		if (!want[i])
 			continue;
-		prog = bpf_object__find_program_by_name(t->skel->obj, d->name);
-		t->links[i] = prog ? bpf_program__attach(prog) : NULL;
+		t->links[i] = bpf_program__attach(prog_of(t->skel, d));
 		if (t->links[i]) {
 			status_set(t, i, true, 0, "attached");
 			continue;
 		}
-		err = prog ? -errno : -ENOENT;
+		err = -errno;
 		snprintf(why, sizeof(why), "failed to attach: %s", strerror(-err));
 		status_set(t, i, false, err, why);
 		if (d->required || (opts->strict && d->role != TRACER_ROLE_RELEASE))
@@ -377,46 +396,51 @@ static void record_skipped_hooks(struct tracer *t, const struct kernel_view *kv,
 	}
 }
 
-int tracer__new(const struct tracer_opts *opts, struct tracer **out)
+/* Mode @m, with the kernel hooks, and without them when one sinks the load. */
+static int attach_mode(struct tracer *t, const struct kernel_view *kv,
+		       const struct tracer_opts *opts, enum mode_id m)
 {
-	struct tracer_opts def = { .sz = sizeof(def) };
-	libbpf_print_fn_t old_print;
+	bool want[NPROGS], hooks = !opts->no_kernel_hooks;
+	int err;
+
+	if (!choose_programs(t, kv, opts, m, hooks, want))
+		return -ENOENT;
+	err = try_mode(t, opts, m, want);
+	if (err && hooks && !opts->strict) {
+		/* an optional hook may sink the load: retry without them */
+		destroy_attempt(t);
+		hooks = false;
+		choose_programs(t, kv, opts, m, false, want);
+		err = try_mode(t, opts, m, want);
+		if (!err)
+			append_reason(t, "kernel hooks refused at load; ");
+	}
+	if (err) {
+		append_reason(t, "%s: %s; ", mode_names[m], strerror(-err));
+		destroy_attempt(t);
+		return err;
+	}
+	record_skipped_hooks(t, kv, m, want, !hooks && !opts->no_kernel_hooks);
+	return 0;
+}
+
+/*
+ * The one place the way in is chosen: fentry, kprobe, tp_btf, raw_tp, the first that loads
+ * and attaches. Sets t->mode, and t->reason says why (also why each earlier mode was dropped).
+ */
+static int attach_best(struct tracer *t, const struct tracer_opts *opts)
+{
+	libbpf_print_fn_t old_print = libbpf_set_print(libbpf_to_log);
 	struct kernel_view kv;
-	struct tracer *t;
 	int err = -ENOENT;
 
-	if (!opts)
-		opts = &def;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	for (int i = 0; i < TRACER_MAPS; i++)
-		t->map_fds[i] = -1;
-	old_print = libbpf_set_print(libbpf_to_log);
 	kernel_view_load(&kv);
 	for (int m = 0; m < MODES; m++) {
-		bool want[NPROGS], hooks = !opts->no_kernel_hooks;
-
 		if (opts->mode && strcmp(opts->mode, mode_names[m]))
 			continue;
-		if (!choose_programs(t, &kv, opts, m, hooks, want))
+		err = attach_mode(t, &kv, opts, m);
+		if (err)
 			continue;
-		err = try_mode(t, opts, m, want);
-		if (err && hooks && !opts->strict) {
-			/* an optional hook may sink the load: retry without them */
-			destroy_attempt(t);
-			hooks = false;
-			choose_programs(t, &kv, opts, m, false, want);
-			err = try_mode(t, opts, m, want);
-			if (!err)
-				append_reason(t, "kernel hooks refused at load; ");
-		}
-		if (err) {
-			append_reason(t, "%s: %s; ", mode_names[m], strerror(-err));
-			destroy_attempt(t);
-			continue;
-		}
-		record_skipped_hooks(t, &kv, m, want, !hooks && !opts->no_kernel_hooks);
 		t->mode = mode_names[m];
 		append_reason(t, "%s",
 			      m <= MODE_KPROBE ?
@@ -426,15 +450,54 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 	}
 	btf_set_free(&kv.btf);
 	libbpf_set_print(old_print);
-	if (!t->mode) {
+	return t->mode ? 0 : err ? err : -ENOENT;
+}
+
+static struct tracer *tracer_alloc(void)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	for (int i = 0; i < TRACER_MAPS; i++)
+		t->map_fds[i] = -1;
+	return t;
+}
+
+int tracer__new(const struct tracer_opts *opts, struct tracer **out)
+{
+	struct tracer_opts def = { .sz = sizeof(def) };
+	struct tracer *t = tracer_alloc();
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = attach_best(t, opts ? opts : &def);
+	if (err) {
 		pr_err("failed to attach the tracer: %s(%s)", t->reason, strerror(-err));
 		free(t);
-		return err ? err : -ENOENT;
+		return err;
 	}
 	for (int i = 0; i < TRACER_MAPS; i++)
 		t->map_fds[i] = bpf_object__find_map_fd_by_name(t->skel->obj, map_names[i]);
 	*out = t;
 	return 0;
+}
+
+int tracer__way_in(const char **mode, char *reason, size_t len)
+{
+	struct tracer_opts def = { .sz = sizeof(def) };
+	struct tracer *t = tracer_alloc();
+	int err;
+
+	if (!t)
+		return -ENOMEM;
+	err = attach_best(t, &def);
+	*mode = err ? "none" : t->mode;
+	snprintf(reason, len, "%s%s", t->reason,
+		 err ? "no way in attaches: tracing impossible" : "");
+	tracer__free(t);
+	return err;
 }
 
 static int bpffs_ready(const char *dir)

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The mirror, device family: VFIO_DEVICE_FEATURE DMA logging (START, STOP, REPORT), a dirty
+ * tracking session per device file. Included by tracer.bpf.c after the mirror's common helpers.
+ * Offsets: include/vfioscope/common/uapi_layout.h.
+ */
+#ifndef VFIOSCOPE_MIRROR_DEVICE_BPF_H
+#define VFIOSCOPE_MIRROR_DEVICE_BPF_H
+
+static __always_inline void dma_logging_start(struct vfs_event *ev)
+{
+	struct vfs_session *s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
+
+	if (!s)
+		return;
+	s->active = 1;
+	s->started_ns = ev->ts_ns;
+	/* the driver may round page_size and writes it back */
+	s->page_size =
+		rd64((ev->flags & VFS_EV_OUT_VALID) ? ev->out : ev->in, VFS_LOG_CTRL_PAGE_SIZE);
+	s->nr_ranges = ev->nr_ranges;
+	__builtin_memcpy(s->ranges, ev->ranges, sizeof(s->ranges));
+}
+
+static __always_inline void dma_logging_stop(struct vfs_event *ev)
+{
+	struct vfs_session *s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
+
+	if (!s)
+		return;
+	s->active = 0;
+	s->stopped_ns = ev->ts_ns;
+}
+
+static __always_inline void dma_logging_report(struct vfs_event *ev, bool ok)
+{
+	const __u8 *in = ev->in;
+	struct vfs_session *s = sess_get(ev->file, 0, VFS_DIRTY_DEVICE);
+	__u64 length = rd64(in, VFS_LOG_REPORT_LENGTH), pgsize = rd64(in, VFS_LOG_REPORT_PAGE_SIZE);
+
+	if (s)
+		sess_report(s, ev, ok, rd64(in, VFS_LOG_REPORT_IOVA), length, pgsize,
+			    bitmap_bytes(length, pgsize));
+}
+
+/* A device op; @ok: the call succeeded. */
+static __always_inline void mirror_device(struct vfs_event *ev, bool ok)
+{
+	/* a DEVICE_FEATURE PROBE asks whether a feature exists; it starts and reports nothing */
+	if (ev->op >= VFS_OP_DEVICE_FEATURE && ev->op <= VFS_OP_DMA_LOGGING_REPORT &&
+	    (rd32(ev->in, VFS_FLAGS) & VFS_FEATURE_PROBE))
+		return;
+	switch (ev->op) {
+	case VFS_OP_DMA_LOGGING_START:
+		if (ok)
+			dma_logging_start(ev);
+		break;
+	case VFS_OP_DMA_LOGGING_STOP:
+		if (ok)
+			dma_logging_stop(ev);
+		break;
+	case VFS_OP_DMA_LOGGING_REPORT: /* failed reports count too */
+		dma_logging_report(ev, ok);
+		break;
+	}
+}
+
+#endif
