@@ -66,7 +66,7 @@ WINGS_OK := $(OUTPUT)/.wings-ok
 VFIOSCOPE := $(OUTPUT)/vfioscope
 DEPS_STAMP := $(OUTPUT)/.deps-ok
 
-.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 asan demo bench \
+.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench \
 	format format-check kmod check-wings
 
 all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS)
@@ -181,6 +181,9 @@ test-vm-6.1: all kmod
 
 test-vm-6.12: all kmod
 	$(Q)tests/vm/run-all 6.12
+
+test-vm-6.12-iommufd: all kmod
+	$(Q)tests/vm/run-all 6.12-iommufd
 
 asan: $(UNIT_ASAN) $(VFIOSCOPE)
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(TIER) asan $(UNIT_ASAN)

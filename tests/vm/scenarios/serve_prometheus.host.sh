@@ -131,6 +131,19 @@ if [ $REAL = 1 ]; then
 	echo "info: $syncs syncs, $pages dirty pages (tracker)"
 	check "tracker: 3 dirty pages per sync, as the workload wrote ($pages = 3 x $syncs)" \
 		[ -n "$syncs" ] && [ "${pages:-0}" = $((3 * ${syncs:-0})) ]
+	# The sums an operator writes count each container once (docs/metrics.md): over every
+	# series, at every stored scrape of the run, not only at the end.
+	allpages=$(q 'sum(vfio_dirty_pages_total)')
+	allsyncs=$(q 'sum(vfio_dirty_sync_duration_seconds_count)')
+	check "sum over all series: $allpages dirty pages = 3 x $allsyncs syncs" \
+		[ -n "$allsyncs" ] && [ "$allsyncs" -ge 5 ] && [ "${allpages:-0}" = $((3 * allsyncs)) ]
+	drift=$(q 'max_over_time(abs(sum(vfio_dirty_pages_total) - 3 * sum(vfio_dirty_sync_duration_seconds_count))[5m:1s])')
+	check "sum over all series = 3 x syncs at every scrape of the run (largest gap: $drift)" \
+		[ "$drift" = 0 ]
+	check "sum(vfio_dma_mapped_bytes) counts the one container once (96 MiB)" \
+		[ "$(q 'sum(vfio_dma_mapped_bytes)')" = 100663296 ]
+	check "sum(vfio_dirty_tracked_bytes) counts the one container once (96 MiB)" \
+		[ "$(q 'max_over_time(sum(vfio_dirty_tracked_bytes)[5m:1s])')" = 100663296 ]
 	check "bitmaps: one per sync (device logging, one range report per sync and range)" \
 		[ -n "$(q 'vfio_dirty_bitmap_bytes_count{method="device"} >= 1')" ]
 	p50=$(q 'histogram_quantile(0.5, sum by (le) (vfio_dirty_sync_duration_seconds_bucket{container="track"}))')
