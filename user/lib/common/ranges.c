@@ -370,6 +370,62 @@ static int layout_add(struct layout *l, uint64_t iova, uint64_t size, enum secti
 	return 0;
 }
 
+/* One SIZE[@ADDR][:KIND] of a layout. */
+static int section_parse(const char *tok, uint64_t *size, uint64_t *addr, bool *has_addr,
+			 enum section_kind *kind, char *err, size_t errlen)
+{
+	const char *p;
+
+	*kind = SECTION_RAM;
+	*addr = 0;
+	*has_addr = false;
+	if (parse_size_prefix(tok, &p, size, NULL) || !*size)
+		return layout_err(err, errlen, "bad size in '%s'", tok);
+	if (*p == '@') {
+		if (parse_size_prefix(p + 1, &p, addr, NULL))
+			return layout_err(err, errlen, "bad address in '%s'", tok);
+		*has_addr = true;
+	}
+	if (*p == ':') {
+		if (!strcmp(p + 1, "ram"))
+			*kind = SECTION_RAM;
+		else if (!strcmp(p + 1, "bar"))
+			*kind = SECTION_PCI_BAR;
+		else if (!strcmp(p + 1, "other"))
+			*kind = SECTION_OTHER;
+		else
+			return layout_err(err, errlen, "unknown kind in '%s' (ram, bar, other)",
+					  tok);
+		p += strlen(p);
+	}
+	if (*p)
+		return layout_err(err, errlen, "trailing characters in '%s'", tok);
+	return 0;
+}
+
+/* Adds one parsed section; a lone size above the low-memory limit splits around the PCI hole
+ * as a VM's RAM does. */
+static int section_add(struct layout *out, const char *tok, uint64_t size, uint64_t addr,
+		       bool has_addr, enum section_kind kind, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!has_addr && out->nr == 0 && kind == SECTION_RAM && size > LOWMEM_MAX) {
+		ret = layout_add(out, 0, LOWMEM_MAX, SECTION_RAM);
+		if (!ret)
+			ret = layout_add(out, 4 * GIB, size - LOWMEM_MAX, SECTION_RAM);
+	} else {
+		ret = layout_add(out, addr, size, kind);
+	}
+	if (!ret)
+		return 0;
+	return layout_err(err, errlen,
+			  ret == -EEXIST ? "'%s' overlaps an earlier section" :
+			  ret == -E2BIG	 ? "too many sections at '%s'" :
+					   "'%s' wraps past the end of the IOVA space",
+			  tok);
+}
+
 int layout_parse(const char *spec, struct layout *out, char *err, size_t errlen)
 {
 	char *copy, *tok, *save = NULL;
@@ -379,62 +435,18 @@ int layout_parse(const char *spec, struct layout *out, char *err, size_t errlen)
 	copy = strdup(spec);
 	if (!copy)
 		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		enum section_kind kind = SECTION_RAM;
-		uint64_t size, addr = 0;
-		bool has_addr = false;
-		const char *p;
+	for (tok = strtok_r(copy, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		enum section_kind kind;
+		uint64_t size, addr;
+		bool has_addr;
 
 		if (!strcmp(tok, "viommu")) {
 			out->viommu = true;
 			continue;
 		}
-		if (parse_size_prefix(tok, &p, &size, NULL) || !size) {
-			ret = layout_err(err, errlen, "bad size in '%s'", tok);
-			break;
-		}
-		if (*p == '@') {
-			if (parse_size_prefix(p + 1, &p, &addr, NULL)) {
-				ret = layout_err(err, errlen, "bad address in '%s'", tok);
-				break;
-			}
-			has_addr = true;
-		}
-		if (*p == ':') {
-			if (!strcmp(p + 1, "ram"))
-				kind = SECTION_RAM;
-			else if (!strcmp(p + 1, "bar"))
-				kind = SECTION_PCI_BAR;
-			else if (!strcmp(p + 1, "other"))
-				kind = SECTION_OTHER;
-			else {
-				ret = layout_err(err, errlen,
-						 "unknown kind in '%s' (ram, bar, other)", tok);
-				break;
-			}
-			p += strlen(p);
-		}
-		if (*p) {
-			ret = layout_err(err, errlen, "trailing characters in '%s'", tok);
-			break;
-		}
-		if (!has_addr && out->nr == 0 && kind == SECTION_RAM && size > LOWMEM_MAX) {
-			/* a single size: split around the PCI hole */
-			ret = layout_add(out, 0, LOWMEM_MAX, SECTION_RAM);
-			if (!ret)
-				ret = layout_add(out, 4 * GIB, size - LOWMEM_MAX, SECTION_RAM);
-		} else {
-			ret = layout_add(out, addr, size, kind);
-		}
-		if (ret) {
-			layout_err(err, errlen,
-				   ret == -EEXIST ? "'%s' overlaps an earlier section" :
-				   ret == -E2BIG  ? "too many sections at '%s'" :
-						    "'%s' wraps past the end of the IOVA space",
-				   tok);
-			ret = -EINVAL;
-			break;
-		}
+		ret = section_parse(tok, &size, &addr, &has_addr, &kind, err, errlen);
+		if (!ret)
+			ret = section_add(out, tok, size, addr, has_addr, kind, err, errlen);
 	}
 	free(copy);
 	if (!ret && !out->nr)
