@@ -30,7 +30,7 @@ static void test_bitmap_bytes_round_to_64bit_words(void **state)
 	assert_int_equal(bitmap_bytes_for_pages(63), 8);
 	assert_int_equal(bitmap_bytes_for_pages(64), 8);
 	assert_int_equal(bitmap_bytes_for_pages(65), 16);
-	/* the seed's worked example: a 255 MiB section is 65,280 pages, 8,160 bytes */
+	/* QEMU's worked example: a 255 MiB section is 65,280 pages, 8,160 bytes */
 	assert_int_equal(bitmap_bytes_for_pages(65280), 8160);
 }
 

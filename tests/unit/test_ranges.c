@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The seed's range computation and the interval set. */
+/* QEMU's range algorithm and the interval set. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -154,7 +154,7 @@ static void test_ranges_section_wrapping_2pow64_is_refused(void **state)
 
 static void test_ranges_last_page_of_iova_space_is_skipped_without_wrapping(void **state)
 {
-	/* ends on the last byte of 2^64: no overflow in the end rounding, and the seed's bit-63
+	/* ends on the last byte of 2^64: no overflow in the end rounding, and QEMU's bit-63
 	 * rule skips it; the section just below 2^63 is kept whole */
 	struct section top = ram(UINT64_MAX - PG + 1, PG);
 	struct section below = ram((1ULL << 63) - PG, PG);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Dirty bitmaps, sized like the seed's VFIOBitmap: pages = ALIGN(size, page) / page and
+ * Dirty bitmaps, sized like QEMU's VFIOBitmap: pages = ALIGN(size, page) / page and
  * bytes = ROUND_UP(pages, 64) / 8, in little-endian u64 words (bit i = page i), as every
  * VFIO and iommufd dirty ioctl expects. The merge, popcount and iteration work a word at a time.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * IOVA ranges: an interval set of what is DMA-mapped, and the seed's tracked-range computation
+ * IOVA ranges: an interval set of what is DMA-mapped, and QEMU's range algorithm (hw/vfio, vfio_dirty_tracking_update)
  * (QEMU "vfio/common: Record DMA mapped IOVA ranges", plus the later pci64 bucket): mapped
  * sections -> at most one range below 4 GiB, one above, and one for 64-bit PCI BARs,
  * host-page aligned, empty ones not sent.
@@ -45,7 +45,7 @@ bool range_set__contains(const struct range_set *set, uint64_t first, uint64_t l
 int range_set__to_ranges(const struct range_set *set, uint64_t page_size, struct iova_range *out,
 			 size_t max);
 
-/* ---- the seed's range computation ---- */
+/* ---- QEMU's range algorithm ---- */
 
 /* What a section of the VM's address space is (QEMU MemoryRegionSection, reduced). */
 enum section_kind {
@@ -66,7 +66,7 @@ struct dirty_ranges {
 	uint64_t min32, max32, min64, max64, minpci64, maxpci64;
 };
 
-/* The seed's initial state: min32 = UINT32_MAX, min64 = minpci64 = UINT64_MAX, maxes 0. */
+/* QEMU's initial state: min32 = UINT32_MAX, min64 = minpci64 = UINT64_MAX, maxes 0. */
 void dirty_ranges__init(struct dirty_ranges *r);
 
 /*
@@ -98,7 +98,7 @@ bool ranges_in_windows(const struct iova_range *win, size_t nr_win, uint64_t fir
 struct layout {
 	struct section sections[LAYOUT_MAX_SECTIONS];
 	size_t nr;
-	bool viommu; /* the VM has a vIOMMU: device tracking is blocked (the seed's blocker) */
+	bool viommu; /* the VM has a vIOMMU: device tracking is blocked (QEMU's migration blocker) */
 };
 
 /*

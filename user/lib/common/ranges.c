@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* IOVA interval set and the seed's tracked-range computation. */
+/* IOVA interval set and QEMU's range algorithm (hw/vfio, vfio_dirty_tracking_update). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,7 +228,7 @@ int range_set__to_ranges(const struct range_set *set, uint64_t page_size, struct
 	return (int)n;
 }
 
-/* ---- the seed's computation ---- */
+/* ---- QEMU's range algorithm ---- */
 
 void dirty_ranges__init(struct dirty_ranges *r)
 {
