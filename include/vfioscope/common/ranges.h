@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * IOVA ranges: an interval set of what is DMA-mapped, and QEMU's range algorithm (hw/vfio, vfio_dirty_tracking_update)
+ * IOVA ranges: an interval set of what is DMA-mapped, and QEMU's range algorithm
  * (QEMU "vfio/common: Record DMA mapped IOVA ranges", plus the later pci64 bucket): mapped
  * sections -> at most one range below 4 GiB, one above, and one for 64-bit PCI BARs,
  * host-page aligned, empty ones not sent.
