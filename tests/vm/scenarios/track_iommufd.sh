@@ -84,6 +84,9 @@ EOF
 
 # ---- edu on plain vfio-pci behind the emulated VT-d: no dirty-tracking HWPT ----
 bind_driver "$bdf" vfio-pci || exit 1
+# the kernel's own answer, through the plain uAPI, before the tracker's reading of it
+build/tests/vm/iommufd_vtd_dirty "$bdf"
+check "the kernel refuses a dirty-tracking HWPT for edu behind VT-d (EOPNOTSUPP), plain uAPI" [ $? = 0 ]
 out=$(vfs track -b iommufd -d "$bdf" --layout $L --method iommu --count 2 --json 2>&1)
 rc=$?
 echo "$out"
