@@ -9,6 +9,7 @@
 #   tests/unit/test_NAME.c  -> build/tests/unit/test_NAME (cmocka)
 #   tests/bpf/test_NAME.c   -> build/tests/bpf/test_NAME (cmocka, host kernel)
 #   tests/vm/src/NAME.c     -> build/tests/vm/NAME (programs run inside the guest)
+#   tests/vm/iommufd/iommufd_test_domain.c -> with `make kmod` (needs the own kernel's tree)
 #   bench/NAME.c            -> build/bench/NAME
 
 OUTPUT ?= build
