@@ -64,6 +64,23 @@ echo "$out"
 check "no DMA, no dirty pages (text output names the iommufd backend)" \
 	sh -c '[ $0 = 0 ] && echo "$1" | grep -q "with device dirty tracking (iommufd backend" && [ "$(echo "$1" | grep -c "^sync [0-9]*: device, 0 dirty pages")" = 2 ]' "$rc" "$out"
 
+# A failing REPORT stops logging, as on type1 (injected: the kernel's REPORT works here).
+vfs track -b iommufd -d "$bdf" --layout $L --interval 100ms --count 3 --json \
+	--inject-fault dev_report:3:EIO >"$T/rep.json" 2>&1
+rc=$?
+check "a failing REPORT via iommufd: exit 1, names device, iova, size and errno, logging stopped" \
+	json_check "$T/rep.json" "$rc == 1 and summary['error'] == 'failed to get DMA logging report of $bdf (iova 0x0, size 0x4000000): Input/output error' and not summary['tracking_active']"
+
+# One cdev bound once: the same device twice is refused at the second bind (VFIO takes one
+# iommufd bind per device), and nothing is left bound: the next run gets the device.
+out=$(vfs track -b iommufd -d "$bdf" -d "$bdf" --layout $L --count 1 2>&1)
+rc=$?
+echo "$out"
+check "the same device twice via iommufd: exit 1, the bind step named with the kernel's errno" \
+	sh -c '[ $0 = 1 ] && echo "$1" | grep -q "failed to bind $2 to iommufd: Invalid argument"' "$rc" "$out" "$bdf"
+vfs track -b iommufd -d "$bdf" --layout $L --interval 100ms --count 1 >/dev/null 2>&1
+check "after it the device binds again (nothing left behind)" [ $? = 0 ]
+
 # ---- the same 20 syncs on both backends: exact pages on each, durations side by side ----
 for b in iommufd type1; do
 	vfs track -b $b -d "$bdf" --layout $L --method device --interval 100ms --count 20 \
