@@ -39,7 +39,11 @@ static int iommufd_probe(struct vfio_container *c, const struct vfio_iommu_info 
 			return -EOPNOTSUPP;
 		}
 	}
-	return info->hw_dirty ? 0 : -EOPNOTSUPP;
+	if (!info->hw_dirty) {
+		snprintf(why, len, "the IOAS has no dirty-tracking HWPT");
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 int iommu_dirty_probe(struct vfio_container *c, uint64_t page_size, uint64_t max_map_bytes,
