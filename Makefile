@@ -9,6 +9,7 @@
 #   tests/unit/test_NAME.c  -> build/tests/unit/test_NAME (cmocka)
 #   tests/bpf/test_NAME.c   -> build/tests/bpf/test_NAME (cmocka, host kernel)
 #   tests/vm/src/NAME.c     -> build/tests/vm/NAME (programs run inside the guest)
+#   tests/vm/iommufd/iommufd_test_domain.c -> with `make kmod` (needs the own kernel's tree)
 #   bench/NAME.c            -> build/bench/NAME
 
 OUTPUT ?= build
@@ -151,9 +152,19 @@ $(BENCH_BINS): $(OUTPUT)/bench/%: $(OUTPUT)/bench/%.o $(LIBVFIOSCOPE)
 # The render bench feeds the exporter with serve's simulator, a test aid kept in user/cmd.
 $(OUTPUT)/bench/metrics_render: $(OUTPUT)/user/cmd/testaid_simulator.o
 
-# The reference DMA-logging device, built against each guest kernel's headers.
-kmod: | $(DEPS_STAMP)
+# The reference DMA-logging device, built against each guest kernel's headers; and the guest
+# program that runs the tracker's iommufd dirty calls on the kernel's IOMMUFD_TEST domain, which
+# needs iommufd_test.h (not uAPI) from the build tree of the project's own kernel.
+TEST_DOMAIN := $(OUTPUT)/tests/vm/iommufd_test_domain
+kmod: $(TEST_DOMAIN) | $(DEPS_STAMP)
 	$(Q)if [ -x tests/kmod/build ]; then tests/kmod/build $(OUTPUT)/kmod; fi
+
+$(TEST_DOMAIN): tests/vm/iommufd/iommufd_test_domain.c $(OUTPUT)/libvfioscope-tracker.a \
+		$(OUTPUT)/libvfioscope-common.a | $(DEPS_STAMP)
+	$(call msg,BINARY,$@)
+	$(Q)ktree=$$(tests/vm/kernel fetch 6.12-iommufd)/build && \
+		mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude \
+		-I$$ktree/drivers/iommu/iommufd $< $(filter %.a,$^) -o $@
 
 TIER := tests/run-tier
 

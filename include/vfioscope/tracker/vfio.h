@@ -71,6 +71,12 @@ size_t vfio_container__hwpts(const struct vfio_container *c, uint32_t *ids, size
 
 const char *vfio_dev__name(const struct vfio_dev *d);
 int vfio_dev__fd(const struct vfio_dev *d);
+/*
+ * iommufd: whether d sits on a dirty-tracking HWPT; if not, *why says which step said no and
+ * the kernel's answer ("IOMMU_GET_HW_INFO reports no IOMMU_HW_CAP_DIRTY_TRACKING: ...").
+ * Always false, with an empty *why, on type1: there dirty tracking is the container's.
+ */
+bool vfio_dev__iommu_dirty(const struct vfio_dev *d, const char **why);
 int vfio_dev__region(struct vfio_dev *d, unsigned int index, uint64_t *offset, uint64_t *size);
 int vfio_dev__read(struct vfio_dev *d, unsigned int index, uint64_t off, void *buf, size_t len);
 int vfio_dev__write(struct vfio_dev *d, unsigned int index, uint64_t off, const void *buf,

@@ -19,6 +19,33 @@ static int xioctl(int fd, unsigned long cmd, void *arg)
 	return ioctl(fd, cmd, arg) ? (errno ? -errno : -EIO) : 0;
 }
 
+/* Every device must sit on a dirty-tracking HWPT; the first that does not is named, with why. */
+static int iommufd_probe(struct vfio_container *c, const struct vfio_iommu_info *info, char *why,
+			 size_t len)
+{
+	size_t n = vfio_container__nr_devices(c);
+	const char *no;
+
+	if (!n) {
+		snprintf(why, len, "no device, so no dirty-tracking HWPT");
+		return -ENODEV;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vfio_dev *d = vfio_container__device(c, i);
+
+		if (!vfio_dev__iommu_dirty(d, &no)) {
+			snprintf(why, len, "%s is on no dirty-tracking HWPT: %s", vfio_dev__name(d),
+				 no);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (!info->hw_dirty) {
+		snprintf(why, len, "the IOAS has no dirty-tracking HWPT");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 int iommu_dirty_probe(struct vfio_container *c, uint64_t page_size, uint64_t max_map_bytes,
 		      char *why, size_t len)
 {
@@ -30,15 +57,8 @@ int iommu_dirty_probe(struct vfio_container *c, uint64_t page_size, uint64_t max
 		snprintf(why, len, "cannot read the IOMMU info: %s", strerror(-err));
 		return err;
 	}
-	if (vfio_container__backend(c) == VFIO_BACKEND_IOMMUFD) {
-		if (!info.hw_dirty) {
-			snprintf(why, len,
-				 "the IOMMU offers no dirty tracking "
-				 "(IOMMU_HW_CAP_DIRTY_TRACKING unset on a device)");
-			return -EOPNOTSUPP;
-		}
-		return 0;
-	}
+	if (vfio_container__backend(c) == VFIO_BACKEND_IOMMUFD)
+		return iommufd_probe(c, &info, why, len);
 	if (!info.has_migration) {
 		snprintf(why, len, "the type1 container has no MIGRATION capability");
 		return -EOPNOTSUPP;
@@ -67,7 +87,7 @@ static int type1_dirty(struct vfio_container *c, uint32_t flag)
 	return xioctl(vfio_container__fd(c), VFIO_IOMMU_DIRTY_PAGES, &d);
 }
 
-static int hwpt_set(struct vfio_container *c, uint32_t hwpt, bool enable)
+int iommufd_hwpt_dirty_set(int iommufd, uint32_t hwpt, bool enable)
 {
 	struct iommu_hwpt_set_dirty_tracking s = {
 		.size = sizeof(s),
@@ -75,7 +95,34 @@ static int hwpt_set(struct vfio_container *c, uint32_t hwpt, bool enable)
 		.hwpt_id = hwpt,
 	};
 
-	return xioctl(vfio_container__fd(c), IOMMU_HWPT_SET_DIRTY_TRACKING, &s);
+	return xioctl(iommufd, IOMMU_HWPT_SET_DIRTY_TRACKING, &s);
+}
+
+int iommufd_hwpt_dirty_read(int iommufd, uint32_t hwpt, uint64_t iova, uint64_t length,
+			    uint64_t page_size, uint32_t flags, uint64_t *bitmap)
+{
+	struct iommu_hwpt_get_dirty_bitmap g = {
+		.size = sizeof(g),
+		.hwpt_id = hwpt,
+		.flags = flags,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
+		.data = (uintptr_t)bitmap,
+	};
+	uint64_t end;
+
+	/* the kernel takes length 0 as an overflow of iova + length - 1: nothing to read */
+	if (!length)
+		return 0;
+	if (__builtin_add_overflow(iova, length - 1, &end))
+		return -EOVERFLOW;
+	return xioctl(iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+}
+
+static int hwpt_set(struct vfio_container *c, uint32_t hwpt, bool enable)
+{
+	return iommufd_hwpt_dirty_set(vfio_container__fd(c), hwpt, enable);
 }
 
 int iommu_dirty_start(struct vfio_container *c)
@@ -147,16 +194,9 @@ int iommu_dirty_report(struct vfio_container *c, uint64_t iova, uint64_t length,
 	}
 	n = vfio_container__hwpts(c, ids, MAX_HWPTS);
 	for (size_t i = 0; i < n; i++) {
-		struct iommu_hwpt_get_dirty_bitmap g = {
-			.size = sizeof(g),
-			.hwpt_id = ids[i],
-			.iova = iova,
-			.length = length,
-			.page_size = page_size,
-			.data = (uintptr_t)bitmap,
-		};
-
-		err = xioctl(vfio_container__fd(c), IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+		/* read and clear: each sync starts a clean round, as QEMU's syncs do */
+		err = iommufd_hwpt_dirty_read(vfio_container__fd(c), ids[i], iova, length,
+					      page_size, 0, bitmap);
 		if (err)
 			return err;
 	}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@ struct vfio_dev {
 	int fd;
 	uint32_t devid; /* iommufd */
 	uint32_t hwpt; /* iommufd: the HWPT it is attached to (0: the IOAS) */
-	bool hw_dirty; /* iommufd: IOMMU_HW_CAP_DIRTY_TRACKING */
+	bool hw_dirty; /* iommufd: on a dirty-tracking HWPT */
+	char no_dirty[160]; /* iommufd: why it is not (the step and the kernel's answer) */
 };
 
 struct vfio_group {
@@ -263,6 +265,69 @@ static int cdev_open(const char *bdf)
 	return fd;
 }
 
+/* Records why d has no dirty-tracking HWPT; it is then attached to the IOAS itself. */
+static void no_hw_dirty(struct vfio_dev *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void no_hw_dirty(struct vfio_dev *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->no_dirty, sizeof(d->no_dirty), fmt, ap);
+	va_end(ap);
+	d->hw_dirty = false;
+}
+
+/*
+ * A dirty-tracking HWPT for d: one made for an earlier device if d attaches to it, else a new
+ * one. As QEMU (iommufd_cdev_autodomains_get), asked for only when GET_HW_INFO reports
+ * IOMMU_HW_CAP_DIRTY_TRACKING: the kernel refuses IOMMU_HWPT_ALLOC_DIRTY_TRACKING otherwise.
+ */
+static int attach_dirty_hwpt(struct vfio_container *c, struct vfio_dev *d)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct iommu_hwpt_alloc ha = {
+		.size = sizeof(ha),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = d->devid,
+		.pt_id = c->ioas,
+	};
+	struct iommu_destroy ds = { .size = sizeof(ds) };
+	int err;
+
+	for (size_t i = 0; i < c->nr_hwpts; i++) {
+		at.pt_id = c->hwpts[i];
+		if (!ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at)) {
+			d->hwpt = c->hwpts[i];
+			return 0;
+		}
+	}
+	if (c->nr_hwpts >= MAX_HWPTS) {
+		no_hw_dirty(d, "no dirty-tracking HWPT it attaches to, and %d made already",
+			    MAX_HWPTS);
+		return -E2BIG;
+	}
+	if (ioctl(c->fd, IOMMU_HWPT_ALLOC, &ha)) {
+		err = err_errno();
+		no_hw_dirty(d, "IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_DIRTY_TRACKING refused: %s",
+			    strerror(-err));
+		return err;
+	}
+	at.pt_id = ha.out_hwpt_id;
+	if (ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at)) {
+		err = err_errno();
+		no_hw_dirty(d, "attaching to dirty-tracking HWPT %u refused: %s", ha.out_hwpt_id,
+			    strerror(-err));
+		ds.id = ha.out_hwpt_id;
+		ioctl(c->fd, IOMMU_DESTROY, &ds);
+		return err;
+	}
+	c->hwpts[c->nr_hwpts++] = ha.out_hwpt_id;
+	d->hwpt = ha.out_hwpt_id;
+	return 0;
+}
+
 static int iommufd_attach(struct vfio_container *c, struct vfio_dev *d)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = c->fd };
@@ -277,41 +342,20 @@ static int iommufd_attach(struct vfio_container *c, struct vfio_dev *d)
 	}
 	d->devid = bind.out_devid;
 	hw.dev_id = d->devid;
-	if (!ioctl(c->fd, IOMMU_GET_HW_INFO, &hw))
-		d->hw_dirty = hw.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING;
-	if (d->hw_dirty) {
-		/* a dirty-tracking HWPT already made for an earlier device, or a new one */
-		for (size_t i = 0; i < c->nr_hwpts; i++) {
-			at.pt_id = c->hwpts[i];
-			if (!ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at)) {
-				d->hwpt = c->hwpts[i];
-				return 0;
-			}
-		}
-		if (c->nr_hwpts < MAX_HWPTS) {
-			struct iommu_hwpt_alloc ha = {
-				.size = sizeof(ha),
-				.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
-				.dev_id = d->devid,
-				.pt_id = c->ioas,
-			};
-
-			if (!ioctl(c->fd, IOMMU_HWPT_ALLOC, &ha)) {
-				at.pt_id = ha.out_hwpt_id;
-				if (!ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at)) {
-					c->hwpts[c->nr_hwpts++] = ha.out_hwpt_id;
-					d->hwpt = ha.out_hwpt_id;
-					return 0;
-				}
-				struct iommu_destroy ds = { .size = sizeof(ds),
-							    .id = ha.out_hwpt_id };
-				ioctl(c->fd, IOMMU_DESTROY, &ds);
-			}
-			pr_warn("%s: IOMMU reports dirty tracking but no dirty-tracking HWPT could "
-				"be attached: %s",
-				d->name, strerror(errno));
-		}
-		d->hw_dirty = false;
+	if (ioctl(c->fd, IOMMU_GET_HW_INFO, &hw)) {
+		err = err_errno();
+		no_hw_dirty(d, "IOMMU_GET_HW_INFO failed: %s", strerror(-err));
+	} else if (!(hw.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING)) {
+		no_hw_dirty(d,
+			    "IOMMU_GET_HW_INFO reports no IOMMU_HW_CAP_DIRTY_TRACKING: its IOMMU "
+			    "cannot track dirty pages");
+	} else {
+		d->hw_dirty = true;
+		err = attach_dirty_hwpt(c, d);
+		if (!err)
+			return 0;
+		pr_warn("%s: the IOMMU reports dirty tracking, but %s; attaching to the IOAS",
+			d->name, d->no_dirty);
 	}
 	at.pt_id = c->ioas;
 	if (ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at)) {
@@ -557,6 +601,13 @@ const char *vfio_dev__name(const struct vfio_dev *d)
 int vfio_dev__fd(const struct vfio_dev *d)
 {
 	return d->fd;
+}
+
+bool vfio_dev__iommu_dirty(const struct vfio_dev *d, const char **why)
+{
+	if (why)
+		*why = d->hw_dirty ? "" : d->no_dirty;
+	return d->hw_dirty;
 }
 
 int vfio_dev__region(struct vfio_dev *d, unsigned int index, uint64_t *offset, uint64_t *size)
