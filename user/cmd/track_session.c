@@ -118,7 +118,7 @@ static int parse_one(struct track_args *a, const char *cmd, int c, const char *v
 	case 'r':
 		if (parse_word(cmd, c, v, ranges, 2, &i))
 			return 2;
-		a->ranges = i ? TRACKER_RANGES_EXACT : TRACKER_RANGES_SEED;
+		a->ranges = i ? TRACKER_RANGES_EXACT : TRACKER_RANGES_QEMU;
 		return 0;
 	case 'b':
 		if (parse_word(cmd, c, v, backends, 2, &i))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Dirty tracking policy and lifecycle for one container, after the seed series: use device
+ * Dirty tracking policy and lifecycle for one container, after QEMU's series: use device
  * DMA logging when every device supports it (and no vIOMMU is in use), else the IOMMU's dirty
  * tracking, else mark everything dirty on every sync (perpetual dirty). Start, sync, stop;
  * per-sync statistics; any failure stops tracking and is reported with the step, the device
@@ -40,9 +40,9 @@ int tracker_method_parse(const char *s, enum tracker_method *m);
 enum dirty_method tracker_dirty_method(enum tracker_method m, bool iommufd);
 
 enum tracker_range_mode {
-	TRACKER_RANGES_SEED, /* at most 32-bit + 64-bit + pci64: what QEMU sends */
+	TRACKER_RANGES_QEMU, /* at most 32-bit + 64-bit + pci64: what QEMU sends */
 	TRACKER_RANGES_EXACT, /* every mapped interval, up to the kernel's page of ranges;
-			       * falls back to the seed's ranges if a device refuses */
+			       * falls back to QEMU's ranges if a device refuses */
 };
 
 /* The backend: every kernel call the tracker makes. Return 0 or -errno. */
@@ -151,7 +151,7 @@ struct tracker_opts {
 	/* the DMA-mapped sections (kinds other than RAM/BAR/IOMMU are skipped) */
 	const struct section *sections;
 	size_t nr_sections;
-	bool viommu; /* the VM has a vIOMMU: device tracking is refused (the seed's blocker) */
+	bool viommu; /* the VM has a vIOMMU: device tracking is refused (QEMU's migration blocker) */
 	enum tracker_method method;
 	enum tracker_range_mode range_mode;
 	uint64_t page_size; /* 0: the host page size */

@@ -98,7 +98,7 @@ struct guest_ram {
 /*
  * Allocates and DMA-maps every section of the layout that is RAM, a BAR or behind the vIOMMU,
  * after checking it against the IOMMU's valid IOVA ranges (-ERANGE, with a message naming the
- * section, when one falls outside: the seed's host window check). Sections of kind "other"
+ * section, when one falls outside: QEMU's host window check). Sections of kind "other"
  * are neither mapped nor tracked. Sections must be aligned to page_size (-EINVAL). On failure,
  * what was mapped is unmapped again.
  */

@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "vfioscope/common/clock.h"
 #include "vfioscope/exporter/vfio_metrics.h"
 
 /*
@@ -161,7 +162,6 @@ int vfio_metrics__register(struct metrics_registry *reg, struct vfio_metrics *vm
 	struct metric_desc descs[F_COUNT];
 	struct metric_family *f[F_COUNT];
 	double lat[METRICS_MAX_BUCKETS], bytes[METRICS_MAX_BUCKETS];
-	struct timespec ts;
 	int nlat, nbytes, err;
 
 	nlat = metrics_bounds_log2(lat, METRICS_MAX_BUCKETS, LAT_FIRST, LAT_LAST, 2, 1e-9);
@@ -204,8 +204,7 @@ int vfio_metrics__register(struct metrics_registry *reg, struct vfio_metrics *vm
 		.time = f[F_TIME],
 	};
 	metric_family__with(vm->build_info, VFIOSCOPE_VERSION, libbpf_version_string());
-	clock_gettime(CLOCK_REALTIME, &ts);
-	metric_series__set(metric_family__with(vm->start_time), ts.tv_sec + ts.tv_nsec * 1e-9);
+	metric_series__set(metric_family__with(vm->start_time), clock_real_ns() / 1e9);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/bitmap.h"
 #include "vfioscope/tracker/devlog.h"
 #include "vfioscope/tracker/iommu_dirty.h"
@@ -287,8 +288,8 @@ struct tracker {
 	uint64_t total_pages;
 	uint64_t max_map_bytes;
 	struct bitmap *global;
-	struct iova_range seed_ranges[3];
-	int nr_seed_ranges;
+	struct iova_range qemu_ranges[3];
+	int nr_qemu_ranges;
 	struct iova_range *exact_ranges;
 	int nr_exact_ranges;
 	const struct iova_range *sent;
@@ -314,10 +315,70 @@ static void set_err(struct tracker *t, const char *fmt, ...)
 	pr_err("%s", t->err);
 }
 
+/* The sections to track, page-aligned, each with its bitmap; QEMU's ranges computed over them
+ * into t->qemu_ranges, the exact set into @set. */
+static int sections_prepare(struct tracker *t, struct range_set *set)
+{
+	struct dirty_ranges dr;
+	int err;
+
+	dirty_ranges__init(&dr);
+	for (size_t i = 0; i < t->o.nr_sections; i++) {
+		const struct section *s = &t->o.sections[i];
+		struct tsection *ts = &t->secs[t->nr_secs];
+
+		err = section_align(s, t->page_size, &ts->first, &ts->last);
+		if (err < 0) {
+			pr_err("failed to track section [0x%llx, +0x%llx): %s",
+			       (unsigned long long)s->iova, (unsigned long long)s->size,
+			       strerror(-err));
+			return err;
+		}
+		if (!err)
+			continue; /* skipped, as QEMU skips it */
+		dirty_ranges__update(&dr, s, t->page_size);
+		err = range_set__add(set, ts->first, ts->last - ts->first + 1);
+		if (err)
+			return err;
+		ts->pages = (ts->last - ts->first) / t->page_size + 1;
+		ts->ram_page = t->total_pages;
+		t->total_pages += ts->pages;
+		if (s->size > t->max_map_bytes)
+			t->max_map_bytes = s->size;
+		ts->bm = bitmap__new(ts->pages);
+		if (!ts->bm)
+			return -ENOMEM;
+		t->nr_secs++;
+	}
+	t->global = bitmap__new(t->total_pages);
+	if (!t->global)
+		return -ENOMEM;
+	err = dirty_ranges__build(&dr, t->qemu_ranges, 3);
+	if (err < 0)
+		return err;
+	t->nr_qemu_ranges = err;
+	return 0;
+}
+
+/* --ranges exact: every mapped range as its own, up to what the devices accept. */
+static int exact_ranges_prepare(struct tracker *t, struct range_set *set)
+{
+	size_t max = t->o.max_ranges ? t->o.max_ranges : devlog_max_ranges();
+	int n;
+
+	t->exact_ranges = calloc(max + 1, sizeof(*t->exact_ranges));
+	if (!t->exact_ranges)
+		return -ENOMEM;
+	n = range_set__to_ranges(set, t->page_size, t->exact_ranges, max);
+	if (n < 0)
+		return n;
+	t->nr_exact_ranges = n;
+	return 0;
+}
+
 int tracker__new(const struct tracker_opts *opts, struct tracker **out)
 {
 	struct range_set *set = NULL;
-	struct dirty_ranges dr;
 	struct tracker *t;
 	int err = -ENOMEM;
 	long hp;
@@ -343,54 +404,11 @@ int tracker__new(const struct tracker_opts *opts, struct tracker **out)
 	memcpy(t->devs, t->o.devices, t->o.nr_devices * sizeof(*t->devs));
 	t->o.devices = t->devs;
 
-	dirty_ranges__init(&dr);
-	for (size_t i = 0; i < t->o.nr_sections; i++) {
-		const struct section *s = &t->o.sections[i];
-		struct tsection *ts = &t->secs[t->nr_secs];
-
-		err = section_align(s, t->page_size, &ts->first, &ts->last);
-		if (err < 0) {
-			pr_err("failed to track section [0x%llx, +0x%llx): %s",
-			       (unsigned long long)s->iova, (unsigned long long)s->size,
-			       strerror(-err));
-			goto fail;
-		}
-		if (!err)
-			continue; /* skipped, as the seed skips it */
-		dirty_ranges__update(&dr, s, t->page_size);
-		err = range_set__add(set, ts->first, ts->last - ts->first + 1);
-		if (err)
-			goto fail;
-		ts->pages = (ts->last - ts->first) / t->page_size + 1;
-		ts->ram_page = t->total_pages;
-		t->total_pages += ts->pages;
-		if (s->size > t->max_map_bytes)
-			t->max_map_bytes = s->size;
-		err = -ENOMEM;
-		ts->bm = bitmap__new(ts->pages);
-		if (!ts->bm)
-			goto fail;
-		t->nr_secs++;
-	}
-	t->global = bitmap__new(t->total_pages);
-	if (!t->global)
+	err = sections_prepare(t, set);
+	if (!err && t->o.range_mode == TRACKER_RANGES_EXACT)
+		err = exact_ranges_prepare(t, set);
+	if (err)
 		goto fail;
-	err = dirty_ranges__build(&dr, t->seed_ranges, 3);
-	if (err < 0)
-		goto fail;
-	t->nr_seed_ranges = err;
-	if (t->o.range_mode == TRACKER_RANGES_EXACT) {
-		size_t max = t->o.max_ranges ? t->o.max_ranges : devlog_max_ranges();
-
-		err = -ENOMEM;
-		t->exact_ranges = calloc(max + 1, sizeof(*t->exact_ranges));
-		if (!t->exact_ranges)
-			goto fail;
-		err = range_set__to_ranges(set, t->page_size, t->exact_ranges, max);
-		if (err < 0)
-			goto fail;
-		t->nr_exact_ranges = err;
-	}
 	range_set__free(set);
 	*out = t;
 	return 0;
@@ -453,7 +471,7 @@ static int devices_start(struct tracker *t, const struct iova_range *r, size_t n
 			return err;
 		}
 		t->dev_started[i] = true;
-		/* The seed ignores the written-back page size and reports at the host page;
+		/* QEMU ignores the written-back page size and reports at the host page;
 		 * REPORT accepts any power of two >= 4 KiB, the driver replicates bits. */
 		if (pgsz != t->page_size)
 			pr_info("%s: DMA logging granularity %llu bytes (asked %llu)",
@@ -480,9 +498,9 @@ static int start_device(struct tracker *t)
 			return 0;
 		pr_warn("%s refused %d exact ranges (%s); retrying with the %d ranges of QEMU's range algorithm",
 			t->devs[failed].name, t->nr_exact_ranges, strerror(-err),
-			t->nr_seed_ranges);
+			t->nr_qemu_ranges);
 	}
-	err = devices_start(t, t->seed_ranges, t->nr_seed_ranges, &failed);
+	err = devices_start(t, t->qemu_ranges, t->nr_qemu_ranges, &failed);
 	if (err)
 		set_err(t, "failed to start DMA logging on %s: %s", t->devs[failed].name,
 			strerror(-err));
@@ -504,7 +522,7 @@ static int choose(struct tracker *t)
 	if (want == TRACKER_METHOD_AUTO || want == TRACKER_METHOD_DEVICE) {
 		err = 0;
 		if (t->o.viommu) {
-			/* the seed's migration blocker: with a vIOMMU, the IOVAs the device will
+			/* QEMU's migration blocker: with a vIOMMU, the IOVAs the device will
 			 * use are not known when logging starts */
 			snprintf(t->fallback, sizeof(t->fallback),
 				 "device dirty tracking is blocked with a vIOMMU: the IOVA ranges "
@@ -599,14 +617,6 @@ int tracker__stop(struct tracker *t)
 	return err;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void query_done(struct tracker *t, const char *device, const struct tsection *s, uint64_t t0,
 		       int err)
 {
@@ -621,7 +631,7 @@ static void query_done(struct tracker *t, const char *device, const struct tsect
 
 	if (!t->o.on_query)
 		return;
-	q.duration_ns = now_ns() - t0;
+	q.duration_ns = clock_mono_ns() - t0;
 	t->o.on_query(&q, t->o.on_query_ctx);
 }
 
@@ -637,7 +647,7 @@ static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sy
 		/* every device ORs into the same zeroed bitmap; the kernel only sets bits */
 		bitmap__zero(s->bm);
 		for (size_t i = 0; i < t->o.nr_devices; i++) {
-			uint64_t q0 = now_ns();
+			uint64_t q0 = clock_mono_ns();
 
 			err = t->ops->dev_report(t->o.ops_ctx, t->devs[i].dev, s->first, len,
 						 t->page_size, words);
@@ -661,7 +671,7 @@ static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sy
 			}
 		}
 	} else {
-		uint64_t q0 = now_ns();
+		uint64_t q0 = clock_mono_ns();
 
 		bitmap__zero(s->bm);
 		err = t->ops->iommu_report(t->o.ops_ctx, t->o.container, s->first, len,
@@ -688,7 +698,7 @@ static int sync_section(struct tracker *t, struct tsection *s, struct tracker_sy
 int tracker__sync(struct tracker *t, struct tracker_sync_stats *out)
 {
 	struct tracker_sync_stats st = { .method = t->method, .tracked_pages = t->total_pages };
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	int err;
 
 	if (!t->active) {
@@ -699,12 +709,12 @@ int tracker__sync(struct tracker *t, struct tracker_sync_stats *out)
 	for (size_t i = 0; i < t->nr_secs; i++) {
 		err = sync_section(t, &t->secs[i], &st);
 		if (err) {
-			/* the log is now incomplete: the seed aborts the migration; stop cleanly */
+			/* the log is now incomplete: QEMU aborts the migration; stop cleanly */
 			tracker__stop(t);
 			return err;
 		}
 	}
-	st.duration_ns = now_ns() - t0;
+	st.duration_ns = clock_mono_ns() - t0;
 	st.seq = ++t->totals.syncs;
 	t->totals.dirty_pages += st.dirty_pages;
 	t->totals.bitmap_bytes += st.bitmap_bytes;
@@ -752,8 +762,8 @@ size_t tracker__ranges(const struct tracker *t, const struct iova_range **ranges
 		*ranges = t->sent;
 		return t->nr_sent;
 	}
-	*ranges = t->seed_ranges;
-	return t->nr_seed_ranges;
+	*ranges = t->qemu_ranges;
+	return t->nr_qemu_ranges;
 }
 
 uint64_t tracker__page_size(const struct tracker *t)
