@@ -76,7 +76,7 @@ struct vfioscope_features {
 	struct vfioscope_module_info modules[VFIOSCOPE_MODS];
 	bool vfio_container_dev; /* /dev/vfio/vfio */
 	bool iommufd_dev; /* /dev/iommu */
-	/* VFIO_DEVICE_CDEV: vfio_device_fops_cdev_open in kernel BTF, or a cdev node exists */
+	/* VFIO_DEVICE_CDEV: its "vfio-dev" char devices in /proc/devices, or a cdev node exists */
 	bool vfio_cdev;
 	/* IOMMUFD_TEST (the selftests' mock domain): IOMMU_TEST_CMD answers on /dev/iommu */
 	vfioscope_answer_t iommufd_test;

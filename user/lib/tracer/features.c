@@ -38,8 +38,12 @@ static const char *const module_funcs[VFIOSCOPE_MODS] = {
 	[VFIOSCOPE_MOD_IOMMUFD] = "iommufd_fops_ioctl",
 };
 
-/* drivers/vfio/device_cdev.c, built only with VFIO_DEVICE_CDEV */
-#define VFIO_CDEV_OPEN "vfio_device_fops_cdev_open"
+/*
+ * The char device region drivers/vfio/device_cdev.c registers when VFIO loads, only with
+ * VFIO_DEVICE_CDEV. (Function names are no proof: without it vfio.h's inline stub of
+ * vfio_device_fops_cdev_open is still in BTF, its address being taken by vfio_device_fops.)
+ */
+#define VFIO_CDEV_REGION "vfio-dev"
 
 static const char *const prog_kinds[VFIOSCOPE_PROG_KINDS] = {
 	[VFIOSCOPE_PROG_TP_BTF] = "tp_btf",
@@ -142,6 +146,27 @@ static void probe_modules(struct vfioscope_features *f)
 	}
 }
 
+/* Is @name a character device region in /proc/devices? */
+static bool chrdev_registered(const char *name)
+{
+	char line[128], dev[64];
+	bool chars = false, found = false;
+	FILE *f = fopen("/proc/devices", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Character devices:", 18))
+			chars = true;
+		else if (!strncmp(line, "Block devices:", 14))
+			chars = false;
+		else if (chars && sscanf(line, "%*u %63s", dev) == 1)
+			found = !strcmp(dev, name);
+	}
+	fclose(f);
+	return found;
+}
+
 static bool btf_has_func(const char *path, struct btf *base, const char *func)
 {
 	struct btf *btf = base ? btf__parse_split(path, base) : btf__parse(path, NULL);
@@ -173,10 +198,6 @@ static void probe_btf(struct vfioscope_features *f)
 		m->builtin = m->loaded = m->available = m->btf = true;
 		m->btf_in = "vmlinux";
 	}
-	f->vfio_cdev = btf__find_by_name_kind(vmlinux, VFIO_CDEV_OPEN, BTF_KIND_FUNC) > 0;
-	if (!f->vfio_cdev && f->modules[VFIOSCOPE_MOD_VFIO].btf_in &&
-	    !strcmp(f->modules[VFIOSCOPE_MOD_VFIO].btf_in, "module"))
-		f->vfio_cdev = btf_has_func("/sys/kernel/btf/vfio", vmlinux, VFIO_CDEV_OPEN);
 	/* 6.1 keeps iova_bitmap_set in vfio.ko; 6.7+ builds it into the kernel (IOMMUFD_DRIVER) */
 	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) >
 				 0;
@@ -307,8 +328,7 @@ int vfioscope_features__probe(struct vfioscope_features *f)
 	f->iommufd_dev = path_exists("/dev/iommu");
 	f->vfio_groups = count_entries("/dev/vfio", is_group_node);
 	f->vfio_cdevs = count_entries("/dev/vfio/devices", is_cdev_node);
-	/* a kernel without BTF can still show a cdev node */
-	f->vfio_cdev = f->vfio_cdev || f->vfio_cdevs > 0;
+	f->vfio_cdev = chrdev_registered(VFIO_CDEV_REGION) || f->vfio_cdevs > 0;
 	/* IOMMUFD_TEST lives in iommufd: a kernel that cannot have iommufd has no test either */
 	if (f->iommufd_dev)
 		f->iommufd_test = vfioscope_probe_iommufd_test();
@@ -401,7 +421,8 @@ void vfioscope_features__print(const struct vfioscope_features *f, FILE *out)
 	fprintf(out, " (/dev/vfio/vfio %s, %d group(s), %d cdev(s))\n",
 		f->vfio_container_dev ? "present" : "absent", f->vfio_groups, f->vfio_cdevs);
 	fprintf(out, "vfio cdev: %s\n",
-		f->vfio_cdev ? "present (VFIO_DEVICE_CDEV)" : "absent (no " VFIO_CDEV_OPEN ")");
+		f->vfio_cdev ? "present (VFIO_DEVICE_CDEV)" :
+			       "absent (no " VFIO_CDEV_REGION " char devices registered)");
 	fprintf(out, "iommufd: %s (/dev/iommu %s)\n",
 		vfioscope_features__iommufd_present(f) ? "present" : "absent",
 		f->iommufd_dev ? "present" : "absent");
