@@ -7,6 +7,9 @@ echo "$j"
 q() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$j"; }
 check "info --json is valid JSON" q 'd["kernel"]'
 check "VFIO absent on the host" test "$(q 'd["vfio"]["present"]')" = False
+check "no VFIO cdev on the host" test "$(q 'd["vfio"]["cdev"]')" = False
+check "no iommufd, so no IOMMUFD_TEST, on the host" test "$(q 'd["iommufd"]["present"] or d["iommufd"]["test"]')" = False
+check "no VFIO devices listed on the host" test "$(q 'len(d["devices"])')" = 0
 check "fentry refused on the host" test "$(q 'd["programs"]["fentry"]["attaches"]')" = False
 check "tp_btf attaches and fires" test "$(q 'd["programs"]["tp_btf"]["attaches"] and d["programs"]["tp_btf"]["fires"]')" = True
 check "raw_tp attaches and fires" test "$(q 'd["programs"]["raw_tp"]["attaches"] and d["programs"]["raw_tp"]["fires"]')" = True

@@ -11,12 +11,16 @@ static void info_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: vfioscope info [--json]\n\n"
-		"Reports what this kernel offers vfioscope: BTF, module BTF for vfio,\n"
-		"vfio_iommu_type1 and iommufd, whether VFIO and iommufd are present, which BPF\n"
-		"program types load and attach, the way in the tracer chooses (it loads and\n"
-		"attaches, then lets go), and the capabilities this process holds. Probing BPF\n"
-		"needs CAP_BPF and CAP_PERFMON (or root); without them the program rows say why\n"
-		"they were refused.\n");
+		"Reports what this kernel offers vfioscope: BTF for vfio, vfio_iommu_type1,\n"
+		"vfio_pci(_core) and iommufd (their own, or vmlinux's when built in), whether\n"
+		"VFIO (a module or built in), the VFIO device cdev and iommufd are present,\n"
+		"whether IOMMU_TEST_CMD answers (CONFIG_IOMMUFD_TEST), for each device a VFIO\n"
+		"driver holds whether its IOMMU offers dirty tracking (IOMMU_GET_HW_INFO through\n"
+		"the device cdev bound to an iommufd; this opens, so resets, an idle device),\n"
+		"which BPF program types load and attach, the way in the tracer chooses (it\n"
+		"loads and attaches, then lets go), and the capabilities this process holds.\n"
+		"Probing BPF needs CAP_BPF and CAP_PERFMON (or root); without them the program\n"
+		"rows say why they were refused.\n");
 }
 
 int cmd_info(int argc, char **argv)

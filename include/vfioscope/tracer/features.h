@@ -9,6 +9,7 @@
 #define VFIOSCOPE_FEATURES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vfioscope/common/json.h"
@@ -41,9 +42,32 @@ enum vfioscope_module_id {
 
 struct vfioscope_module_info {
 	const char *name;
-	bool loaded; /* /sys/module/NAME exists (loaded or built in) */
+	bool loaded; /* /sys/module/NAME exists, or built in (always there) */
 	bool available; /* listed in modules.dep or modules.builtin of the running kernel */
-	bool btf; /* /sys/kernel/btf/NAME */
+	/* its code is part of vmlinux: one of its functions is in vmlinux BTF, or the kernel's
+	 * modules.builtin lists it, or /sys/module/NAME has no initstate */
+	bool builtin;
+	bool btf; /* its functions have BTF: /sys/kernel/btf/NAME, or vmlinux BTF when built in */
+	const char *btf_in; /* "module", "vmlinux" or NULL */
+};
+
+/* 1 yes, 0 no, -errno: could not be asked */
+typedef int vfioscope_answer_t;
+
+#define VFIOSCOPE_MAX_DEVICES 16
+
+/*
+ * A PCI device held by a VFIO driver, and what its IOMMU offers, asked the way a VMM does
+ * through iommufd: open /dev/iommu and the device's cdev, VFIO_DEVICE_BIND_IOMMUFD,
+ * IOMMU_GET_HW_INFO. Binding opens the device, which resets an idle one.
+ */
+struct vfioscope_device_info {
+	char bdf[16];
+	char driver[32];
+	char cdev[16]; /* "vfio0"; empty when the kernel gives the device no cdev */
+	vfioscope_answer_t dirty_tracking; /* out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING */
+	uint32_t hw_info_type; /* IOMMU_HW_INFO_TYPE_*, when dirty_tracking >= 0 */
+	const char *failed_step; /* when dirty_tracking < 0: "open /dev/iommu", ... */
 };
 
 struct vfioscope_features {
@@ -52,11 +76,17 @@ struct vfioscope_features {
 	struct vfioscope_module_info modules[VFIOSCOPE_MODS];
 	bool vfio_container_dev; /* /dev/vfio/vfio */
 	bool iommufd_dev; /* /dev/iommu */
+	/* VFIO_DEVICE_CDEV: its "vfio-dev" char devices in /proc/devices, or a cdev node exists */
+	bool vfio_cdev;
+	/* IOMMUFD_TEST (the selftests' mock domain): IOMMU_TEST_CMD answers on /dev/iommu */
+	vfioscope_answer_t iommufd_test;
 	int vfio_groups; /* /dev/vfio/N entries */
 	int vfio_cdevs; /* /dev/vfio/devices/vfioN entries */
 	bool ringbuf; /* BPF_MAP_TYPE_RINGBUF */
 	bool iova_bitmap_set_btf; /* iova_bitmap_set in vmlinux or module BTF */
 	struct vfioscope_prog_probe progs[VFIOSCOPE_PROG_KINDS];
+	struct vfioscope_device_info devices[VFIOSCOPE_MAX_DEVICES];
+	int ndevices;
 	uint64_t caps_effective; /* bit n = capability n */
 	/* tracer__way_in(): "fentry", "kprobe", "tp_btf", "raw_tp" or "none", and why */
 	const char *tracer_mode;
@@ -68,6 +98,17 @@ int vfioscope_features__probe(struct vfioscope_features *f);
 
 bool vfioscope_features__vfio_present(const struct vfioscope_features *f);
 bool vfioscope_features__iommufd_present(const struct vfioscope_features *f);
+/* VFIO's core is part of the kernel image rather than the vfio module */
+bool vfioscope_features__vfio_builtin(const struct vfioscope_features *f);
+
+/* The iommufd side (iommu_probe.c): IOMMUFD_TEST, and each VFIO device's IOMMU. */
+vfioscope_answer_t vfioscope_probe_iommufd_test(void);
+void vfioscope_probe_devices(struct vfioscope_features *f);
+/* "yes", "no", "unknown (<step>: <strerror>)" into @buf */
+const char *vfioscope_device_info__dirty(const struct vfioscope_device_info *d, char *buf,
+					 size_t len);
+/* "intel_vtd", "none", or the number */
+const char *vfioscope_hw_info_type_name(uint32_t type, char *buf, size_t len);
 /* "ok", "refused: Permission denied (load)", ... into @buf */
 const char *vfioscope_prog_probe__status(const struct vfioscope_prog_probe *p, char *buf,
 					 size_t len);

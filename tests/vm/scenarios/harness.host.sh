@@ -1,7 +1,8 @@
 # The VM harness itself, from the host: exit status and output come back, a hung guest is a
 # bounded failure with its console shown, a panic fails fast with the console, an unknown kernel
-# package is a clear error.
-# vm-kernels: 6.1
+# package is a clear error. On 6.1 (modules from the initramfs) and 6.12-iommufd (everything the
+# boot needs built in, no module to load).
+# vm-kernels: 6.1 6.12-iommufd
 set -u
 . tests/vm/guest-lib.sh
 k=${1:-6.1}

@@ -1,7 +1,8 @@
 # The tracer against the reference DMA-logging device (tests/kmod edu-vfio-pci): the project's
 # DMA-logging test program (tests/vm/src/dmalog_test) runs under `vfioscope trace --json`; every
 # DMA_LOGGING START/REPORT/STOP it makes must be traced and decoded, REPORT with its bitmap size,
-# and, where the kernel has iova_bitmap_set, with the dirty bytes the driver really set.
+# and, where the kernel has iova_bitmap_set (6.1's vfio.ko, 6.12-iommufd's IOMMUFD_DRIVER; not
+# Debian's 6.12), with the dirty pages the driver really set.
 # vm-timeout: 400
 set -u
 . tests/vm/guest-lib.sh
@@ -55,6 +56,12 @@ if opts == "report":
     dirty = [e for e in ok_rep if e.get("kernel", {}).get("bitmap_set_bytes", 0) > 0]
     out(ok_rep and dirty, f"kernel hook: {len(dirty)} of {len(ok_rep)} successful REPORTs show iova_bitmap_set bytes "
         + str([e["kernel"]["bitmap_set_bytes"] for e in dirty[:6]]))
+    # edu-vfio-pci marks one 4 KiB page per iova_bitmap_set call, inside the REPORT's range
+    out(dirty and all(e["kernel"]["bitmap_set_bytes"] == 4096 * e["kernel"]["bitmap_set_calls"]
+                      and e["kernel"]["bitmap_set_bytes"] <= int(e["args"]["length"], 16) for e in dirty),
+        "dirty pages counted per REPORT (pages: " + str([e["kernel"]["bitmap_set_calls"] for e in dirty[:8]]) + ")")
+    out(all(e.get("kernel", {}).get("bitmap_set_bytes", 0) == 0 for e in reports if e["ret"] < 0),
+        "refused REPORTs count no dirty page")
 else:
     out(reports and all(e["ret"] < 0 for e in reports) and any(e["errno"] == "EOPNOTSUPP" for e in reports),
         "without iova_bitmap (this kernel) no REPORT succeeds; traced with their errno: "

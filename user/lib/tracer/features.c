@@ -26,6 +26,25 @@ static const char *const module_names[VFIOSCOPE_MODS] = {
 	[VFIOSCOPE_MOD_IOMMUFD] = "iommufd",
 };
 
+/*
+ * One function of each module, to tell where its code lives: in the module's own BTF when it
+ * is a module, in vmlinux BTF when it is built in (the kernel has no /sys/kernel/btf/NAME then).
+ */
+static const char *const module_funcs[VFIOSCOPE_MODS] = {
+	[VFIOSCOPE_MOD_VFIO] = "vfio_device_fops_unl_ioctl",
+	[VFIOSCOPE_MOD_VFIO_IOMMU_TYPE1] = "vfio_iommu_type1_ioctl",
+	[VFIOSCOPE_MOD_VFIO_PCI] = "vfio_pci_probe",
+	[VFIOSCOPE_MOD_VFIO_PCI_CORE] = "vfio_pci_core_ioctl",
+	[VFIOSCOPE_MOD_IOMMUFD] = "iommufd_fops_ioctl",
+};
+
+/*
+ * The char device region drivers/vfio/device_cdev.c registers when VFIO loads, only with
+ * VFIO_DEVICE_CDEV. (Function names are no proof: without it vfio.h's inline stub of
+ * vfio_device_fops_cdev_open is still in BTF, its address being taken by vfio_device_fops.)
+ */
+#define VFIO_CDEV_REGION "vfio-dev"
+
 static const char *const prog_kinds[VFIOSCOPE_PROG_KINDS] = {
 	[VFIOSCOPE_PROG_TP_BTF] = "tp_btf",
 	[VFIOSCOPE_PROG_RAW_TP] = "raw_tp",
@@ -95,6 +114,18 @@ static bool module_listed(const char *release, const char *file, const char *nam
 	return found;
 }
 
+/* In /sys/module but without initstate: built in (only loadable modules have one). */
+static bool sysfs_says_builtin(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	if (!path_exists(path))
+		return false;
+	snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
+	return !path_exists(path);
+}
+
 static void probe_modules(struct vfioscope_features *f)
 {
 	char path[128];
@@ -107,10 +138,33 @@ static void probe_modules(struct vfioscope_features *f)
 		m->loaded = path_exists(path);
 		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", m->name);
 		m->btf = path_exists(path);
-		m->available = m->loaded ||
-			       module_listed(f->kernel_release, "modules.dep", m->name) ||
-			       module_listed(f->kernel_release, "modules.builtin", m->name);
+		m->btf_in = m->btf ? "module" : NULL;
+		m->builtin = module_listed(f->kernel_release, "modules.builtin", m->name) ||
+			     sysfs_says_builtin(m->name);
+		m->available = m->loaded || m->builtin ||
+			       module_listed(f->kernel_release, "modules.dep", m->name);
 	}
+}
+
+/* Is @name a character device region in /proc/devices? */
+static bool chrdev_registered(const char *name)
+{
+	char line[128], dev[64];
+	bool chars = false, found = false;
+	FILE *f = fopen("/proc/devices", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Character devices:", 18))
+			chars = true;
+		else if (!strncmp(line, "Block devices:", 14))
+			chars = false;
+		else if (chars && sscanf(line, "%*u %63s", dev) == 1)
+			found = !strcmp(dev, name);
+	}
+	fclose(f);
+	return found;
 }
 
 static bool btf_has_func(const char *path, struct btf *base, const char *func)
@@ -135,6 +189,15 @@ static void probe_btf(struct vfioscope_features *f)
 	vmlinux = btf__parse("/sys/kernel/btf/vmlinux", NULL);
 	if (!vmlinux)
 		return;
+	/* a module's function in vmlinux BTF: the module is built in, its BTF is vmlinux's */
+	for (int i = 0; i < VFIOSCOPE_MODS; i++) {
+		struct vfioscope_module_info *m = &f->modules[i];
+
+		if (m->btf || btf__find_by_name_kind(vmlinux, module_funcs[i], BTF_KIND_FUNC) <= 0)
+			continue;
+		m->builtin = m->loaded = m->available = m->btf = true;
+		m->btf_in = "vmlinux";
+	}
 	/* 6.1 keeps iova_bitmap_set in vfio.ko; 6.7+ builds it into the kernel (IOMMUFD_DRIVER) */
 	f->iova_bitmap_set_btf = btf__find_by_name_kind(vmlinux, "iova_bitmap_set", BTF_KIND_FUNC) >
 				 0;
@@ -265,6 +328,13 @@ int vfioscope_features__probe(struct vfioscope_features *f)
 	f->iommufd_dev = path_exists("/dev/iommu");
 	f->vfio_groups = count_entries("/dev/vfio", is_group_node);
 	f->vfio_cdevs = count_entries("/dev/vfio/devices", is_cdev_node);
+	f->vfio_cdev = chrdev_registered(VFIO_CDEV_REGION) || f->vfio_cdevs > 0;
+	/* IOMMUFD_TEST lives in iommufd: a kernel that cannot have iommufd has no test either */
+	if (f->iommufd_dev)
+		f->iommufd_test = vfioscope_probe_iommufd_test();
+	else
+		f->iommufd_test = f->modules[VFIOSCOPE_MOD_IOMMUFD].available ? -ENOENT : 0;
+	vfioscope_probe_devices(f);
 	probe_caps(f);
 	probe_progs(f);
 	report_tracer(f);
@@ -279,6 +349,30 @@ bool vfioscope_features__vfio_present(const struct vfioscope_features *f)
 bool vfioscope_features__iommufd_present(const struct vfioscope_features *f)
 {
 	return f->modules[VFIOSCOPE_MOD_IOMMUFD].loaded || f->iommufd_dev;
+}
+
+bool vfioscope_features__vfio_builtin(const struct vfioscope_features *f)
+{
+	return f->modules[VFIOSCOPE_MOD_VFIO].builtin;
+}
+
+static const char *answer_text(vfioscope_answer_t a, const char *yes, const char *no, char *buf,
+			       size_t len)
+{
+	if (a >= 0)
+		snprintf(buf, len, "%s", a ? yes : no);
+	else
+		snprintf(buf, len, "unknown (%s)", strerror(-a));
+	return buf;
+}
+
+static const char *module_state(const struct vfioscope_module_info *m)
+{
+	if (m->builtin)
+		return "built in";
+	if (m->loaded)
+		return "loaded";
+	return m->available ? "not loaded" : "not available";
 }
 
 const char *vfioscope_prog_probe__status(const struct vfioscope_prog_probe *p, char *buf,
@@ -317,25 +411,47 @@ static const char *yes_no(bool v)
 
 void vfioscope_features__print(const struct vfioscope_features *f, FILE *out)
 {
-	char buf[96];
+	char buf[160];
 
 	fprintf(out, "kernel: %s\n", f->kernel_release);
 	fprintf(out, "btf: vmlinux %s\n", f->btf_vmlinux ? "present" : "absent");
 	fprintf(out, "vfio: %s", vfioscope_features__vfio_present(f) ? "present" : "absent");
+	if (vfioscope_features__vfio_present(f))
+		fprintf(out, ", %s", vfioscope_features__vfio_builtin(f) ? "built in" : "a module");
 	fprintf(out, " (/dev/vfio/vfio %s, %d group(s), %d cdev(s))\n",
 		f->vfio_container_dev ? "present" : "absent", f->vfio_groups, f->vfio_cdevs);
+	fprintf(out, "vfio cdev: %s\n",
+		f->vfio_cdev ? "present (VFIO_DEVICE_CDEV)" :
+			       "absent (no " VFIO_CDEV_REGION " char devices registered)");
 	fprintf(out, "iommufd: %s (/dev/iommu %s)\n",
 		vfioscope_features__iommufd_present(f) ? "present" : "absent",
 		f->iommufd_dev ? "present" : "absent");
+	fprintf(out, "iommufd test (mock domain): %s\n",
+		f->iommufd_test == -ENOENT ?
+			"unknown (no /dev/iommu to ask: iommufd not loaded)" :
+			answer_text(f->iommufd_test, "present (IOMMU_TEST_CMD answers)",
+				    f->iommufd_dev ? "absent (IOMMU_TEST_CMD unknown)" :
+						     "absent (no iommufd in this kernel)",
+				    buf, sizeof(buf)));
 	fprintf(out, "modules:\n");
 	for (int i = 0; i < VFIOSCOPE_MODS; i++) {
 		const struct vfioscope_module_info *m = &f->modules[i];
 
-		fprintf(out, "  %-18s %-13s btf %s\n", m->name,
-			m->loaded    ? "loaded" :
-			m->available ? "not loaded" :
-				       "not available",
-			m->btf ? "yes" : "no");
+		fprintf(out, "  %-18s %-13s btf %s%s%s\n", m->name, module_state(m),
+			m->btf ? "yes" : "no", m->btf_in ? " in " : "", m->btf_in ? m->btf_in : "");
+	}
+	fprintf(out, "vfio devices:%s\n", f->ndevices ? "" : " none");
+	for (int i = 0; i < f->ndevices; i++) {
+		const struct vfioscope_device_info *d = &f->devices[i];
+		char type[32];
+
+		fprintf(out, "  %s %s %s: IOMMU dirty tracking %s", d->bdf, d->driver,
+			d->cdev[0] ? d->cdev : "(no cdev)",
+			vfioscope_device_info__dirty(d, buf, sizeof(buf)));
+		if (d->dirty_tracking >= 0)
+			fprintf(out, " (hw info %s)",
+				vfioscope_hw_info_type_name(d->hw_info_type, type, sizeof(type)));
+		fprintf(out, "\n");
 	}
 	fprintf(out, "bpf programs:\n");
 	for (int i = 0; i < VFIOSCOPE_PROG_KINDS; i++) {
@@ -355,6 +471,46 @@ void vfioscope_features__print(const struct vfioscope_features *f, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* true, false, or null with the error beside it under NAME_error */
+static void json_answer(struct json_writer *jw, const char *name, vfioscope_answer_t a)
+{
+	char key[64];
+
+	json_name(jw, name);
+	if (a >= 0) {
+		json_bool(jw, a);
+		return;
+	}
+	json_null(jw);
+	snprintf(key, sizeof(key), "%s_error", name);
+	json_kv_string(jw, key, strerror(-a));
+}
+
+static void device_json(const struct vfioscope_device_info *d, struct json_writer *jw)
+{
+	char buf[160];
+
+	json_start_object(jw);
+	json_kv_string(jw, "bdf", d->bdf);
+	json_kv_string(jw, "driver", d->driver);
+	json_name(jw, "cdev");
+	if (d->cdev[0])
+		json_string(jw, d->cdev);
+	else
+		json_null(jw);
+	json_name(jw, "dirty_tracking");
+	if (d->dirty_tracking >= 0) {
+		json_bool(jw, d->dirty_tracking);
+		json_kv_string(jw, "hw_info_type",
+			       vfioscope_hw_info_type_name(d->hw_info_type, buf, sizeof(buf)));
+	} else {
+		json_null(jw);
+		json_kv_string(jw, "dirty_tracking_error",
+			       vfioscope_device_info__dirty(d, buf, sizeof(buf)));
+	}
+	json_end_object(jw);
+}
+
 void vfioscope_features__json(const struct vfioscope_features *f, struct json_writer *jw)
 {
 	char buf[96];
@@ -368,11 +524,14 @@ void vfioscope_features__json(const struct vfioscope_features *f, struct json_wr
 	json_kv_bool(jw, "container_dev", f->vfio_container_dev);
 	json_kv_s64(jw, "groups", f->vfio_groups);
 	json_kv_s64(jw, "cdevs", f->vfio_cdevs);
+	json_kv_bool(jw, "cdev", f->vfio_cdev);
+	json_kv_bool(jw, "builtin", vfioscope_features__vfio_builtin(f));
 	json_end_object(jw);
 	json_name(jw, "iommufd");
 	json_start_object(jw);
 	json_kv_bool(jw, "present", vfioscope_features__iommufd_present(f));
 	json_kv_bool(jw, "dev", f->iommufd_dev);
+	json_answer(jw, "test", f->iommufd_test);
 	json_end_object(jw);
 	json_name(jw, "modules");
 	json_start_object(jw);
@@ -381,10 +540,21 @@ void vfioscope_features__json(const struct vfioscope_features *f, struct json_wr
 		json_start_object(jw);
 		json_kv_bool(jw, "loaded", f->modules[i].loaded);
 		json_kv_bool(jw, "available", f->modules[i].available);
+		json_kv_bool(jw, "builtin", f->modules[i].builtin);
 		json_kv_bool(jw, "btf", f->modules[i].btf);
+		json_name(jw, "btf_in");
+		if (f->modules[i].btf_in)
+			json_string(jw, f->modules[i].btf_in);
+		else
+			json_null(jw);
 		json_end_object(jw);
 	}
 	json_end_object(jw);
+	json_name(jw, "devices");
+	json_start_array(jw);
+	for (int i = 0; i < f->ndevices; i++)
+		device_json(&f->devices[i], jw);
+	json_end_array(jw);
 	json_name(jw, "programs");
 	json_start_object(jw);
 	for (int i = 0; i < VFIOSCOPE_PROG_KINDS; i++) {
