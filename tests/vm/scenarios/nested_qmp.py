@@ -28,6 +28,9 @@ class Qmp:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.5)
+        # A QEMU that stalls or dies must fail this step, not hang it until the scenario's
+        # own timeout: every read waits at most TIMEOUT.
+        self.sock.settimeout(TIMEOUT)
         self.f = self.sock.makefile("rw")
         self.recv()  # greeting
         self.cmd("qmp_capabilities")
