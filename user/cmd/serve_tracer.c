@@ -65,28 +65,23 @@ static int export_error(void *ctx, unsigned int op, unsigned int err, uint64_t c
 }
 
 /* The container a session belongs to: type1 and hwpt sessions are keyed by the container or
- * iommufd file, device sessions by the device file (device -> group -> container). */
+ * iommufd file, device sessions by the device file (through its group, or the iommufd a cdev
+ * was bound to). */
 static const struct mirror_container *session_container(const struct mirror *m,
 							const struct mirror_session *ms)
 {
 	const struct mirror_container *ctrs;
 	const struct mirror_file *files;
 	size_t nc = mirror__containers(m, &ctrs), nf = mirror__files(m, &files);
-	uint64_t file = ms->key.file;
 
 	if (ms->key.method == VFS_DIRTY_DEVICE) {
-		for (int hop = 0; hop < 2; hop++) {
-			size_t i;
-
-			for (i = 0; i < nf && files[i].file != file; i++)
-				;
-			if (i == nf)
-				return NULL;
-			file = files[i].f.parent;
-		}
+		for (size_t i = 0; i < nf; i++)
+			if (files[i].file == ms->key.file)
+				return mirror__container_of(m, &files[i]);
+		return NULL;
 	}
 	for (size_t i = 0; i < nc; i++)
-		if (ctrs[i].file == file)
+		if (ctrs[i].file == ms->key.file)
 			return &ctrs[i];
 	return NULL;
 }
