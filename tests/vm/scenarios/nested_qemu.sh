@@ -107,10 +107,11 @@ grep -E '^vfio_device_(info|dirty_reports_total)' "$d/metrics.txt" | sed 's/^/  
 ctr=$(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-pid, bdf = int(sys.argv[2]), sys.argv[3]
-c = [c for c in s["containers"] if c["pid"] == pid
+bdf = sys.argv[2]
+# QEMU is known by its comm: $pid is the pid of the qemu() subshell
+c = [c for c in s["containers"] if c["comm"].startswith("qemu-system")
      and any(m.get("address") == bdf and m.get("driver") == "edu-vfio-pci" for m in c["members"])]
-print(c[0]["id"] if len(c) == 1 else "")' "$d/state.json" "$pid" "$bdf")
+print(c[0]["id"] if len(c) == 1 else "")' "$d/state.json" "$bdf")
 check "state names edu ($bdf, edu-vfio-pci) under QEMU's container (${ctr:-none})" test -n "$ctr"
 check "state: the device's iommu group is sysfs's ($(group_of "$bdf"))" python3 -c '
 import json, sys
