@@ -86,21 +86,6 @@ static const struct mirror_container *session_container(const struct mirror *m,
 	return NULL;
 }
 
-/* The tracer's session kinds in the one vocabulary of the `method` label (names.h). */
-static enum dirty_method method_of(unsigned int vfs_method)
-{
-	switch (vfs_method) {
-	case VFS_DIRTY_TYPE1:
-		return DIRTY_METHOD_TYPE1;
-	case VFS_DIRTY_DEVICE:
-		return DIRTY_METHOD_DEVICE;
-	case VFS_DIRTY_HWPT:
-		return DIRTY_METHOD_IOMMUFD;
-	default:
-		return DIRTY_METHOD_NONE;
-	}
-}
-
 /*
  * serve --track's container, as the tracer sees it: this process's container file, found by
  * the fd the tracker holds (a file's last fd in its last process). One container, one set of
@@ -166,7 +151,7 @@ static void export_session(struct serve_tracer *st, const struct mirror_session 
 	const struct mirror_container *c = session_container(st->m, ms);
 	const struct vfs_session *s = &ms->s;
 	struct vfio_metrics_tracking tr = { .active = s->active != 0 };
-	const char *method = dirty_method_name(method_of(ms->key.method));
+	const char *method = dirty_method_name(decode_dirty_method(ms->key.method));
 	char id[16];
 
 	/* serve's own tracker exports its session (syncs, pages): counting the driver's pages
