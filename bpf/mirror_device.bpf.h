@@ -43,6 +43,26 @@ static __always_inline void dma_logging_report(struct vfs_event *ev, bool ok)
 			    bitmap_bytes(length, pgsize));
 }
 
+/* A device opened as a cdev joins an iommufd (BIND), then one of its IOAS or HWPTs (ATTACH):
+ * that is how the mirror puts it under a container. */
+static __always_inline void device_bind(struct vfs_event *ev)
+{
+	int fd = rd32(ev->in, VFS_BIND_IOMMUFD);
+	struct file *f = fd_to_file(fd);
+
+	if (f && file_get(f, VFS_KIND_UNKNOWN, fd))
+		link_parent(ev, (__u64)f);
+}
+
+static __always_inline void device_attach(struct vfs_event *ev, __u32 pt_id)
+{
+	__u64 key = ev->file;
+	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
+
+	if (fi)
+		fi->pt_id = pt_id;
+}
+
 /* A device op; @ok: the call succeeded. */
 static __always_inline void mirror_device(struct vfs_event *ev, bool ok)
 {
@@ -58,6 +78,19 @@ static __always_inline void mirror_device(struct vfs_event *ev, bool ok)
 	case VFS_OP_DMA_LOGGING_STOP:
 		if (ok)
 			dma_logging_stop(ev);
+		break;
+	case VFS_OP_DEVICE_BIND_IOMMUFD:
+		if (ok)
+			device_bind(ev);
+		break;
+	case VFS_OP_DEVICE_ATTACH_IOMMUFD_PT:
+		/* the IOAS asked for (the kernel writes back the HWPT it made for it) */
+		if (ok)
+			device_attach(ev, rd32(ev->in, VFS_ATTACH_PT_ID));
+		break;
+	case VFS_OP_DEVICE_DETACH_IOMMUFD_PT:
+		if (ok)
+			device_attach(ev, 0);
 		break;
 	case VFS_OP_DMA_LOGGING_REPORT: /* failed reports count too */
 		dma_logging_report(ev, ok);

@@ -21,6 +21,7 @@
 #include "vfioscope/common/uapi_layout.h"
 #include "vfioscope/tracer/events.h"
 #include "tracer.bpf.h"
+#include "device_id.bpf.h"
 
 #define NR_ioctl     16
 #define NR_close     3
@@ -240,7 +241,10 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 	fi->flags = hook ? VFS_FILE_TEST_HOOK : 0;
 	fi->first_ns = bpf_ktime_get_ns();
 	fi->fd = -1;
+	fi->iommu_group = -1;
 	fill_file_name(fi, f);
+	if (kind == VFS_KIND_DEVICE && !hook)
+		device_identity(fi, f);
 found:
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (fi->tgid != tgid || !fi->comm[0]) {
@@ -401,6 +405,8 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 		struct task_struct *task = bpf_get_current_task_btf();
 
 		__builtin_memcpy(ev->comm, task->comm, sizeof(ev->comm));
+		if (fi->kind == VFS_KIND_DEVICE)
+			__builtin_memcpy(ev->device, fi->device, sizeof(ev->device));
 	}
 	read_arg(ev, ev->in, false);
 	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, VFS_FLAGS));

@@ -20,6 +20,10 @@ check "no scrape failed" bash -c "! grep -q 'id=\"health\">scrape failed' '$T/do
 check "the header counts 4 containers" grep -q '>containers 4<' "$T/dom.html"
 for c in 0 1 2 3; do
 	check "a row for synthetic-$c" grep -q "<td>synthetic-$c</td>" "$T/dom.html"
+	# the simulator gives container i the device 0000:0(i+1):00.0 on edu-vfio-pci
+	check "synthetic-$c shows its device and driver" \
+		grep -q "<td>synthetic-$c</td><td class=\"devices\">0000:0$((c + 1)):00.0 (edu-vfio-pci)</td>" \
+		"$T/dom.html"
 done
 points() { grep -o "class=\"plot $1\" data-points=\"[0-9]*\"" "$T/dom.html" | grep -o '[0-9]*"$' | tr -d '"'; }
 for kind in dirty latency mapped; do
@@ -34,7 +38,7 @@ check "the 64-bit range of synthetic-3 is 0x100000000-0x180000000" \
 	grep -q '64bit 0x100000000-0x180000000' "$T/dom.html"
 
 rm -f "$SHOT_DIR/landing.png"
-chrome --window-size=1500,480 --screenshot="$SHOT_DIR/landing.png" >/dev/null
+chrome --window-size=1700,480 --screenshot="$SHOT_DIR/landing.png" >/dev/null
 check "screenshot written ($SHOT_DIR/landing.png)" [ -s "$SHOT_DIR/landing.png" ]
 python3 tests/bpf/exporter_png_colors.py "$SHOT_DIR/landing.png" 0b8a5a 2f6fde 7b42d1 d9480f >"$T/colors"
 sed 's/^/info: pixels of colour /' "$T/colors"

@@ -642,6 +642,70 @@ static void test_dma_logging_start_ranges_and_report_are_mirrored(void **state)
 	drain();
 }
 
+/* The state as `state --json` prints it, with or without kernel addresses. */
+static char *state_json(struct mirror *m, bool kernel_addresses)
+{
+	struct json_writer *jw;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	jw = json_writer__new(f);
+	assert_non_null(jw);
+	mirror__kernel_addresses(m, kernel_addresses);
+	json_start_object(jw);
+	mirror__json(m, jw);
+	json_end_object(jw);
+	json_writer__free(jw);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * A stand-in device file is a regular file: its private_data is no struct vfio_device, and
+ * the tracer must not read it as one (the name stays unknown, the group -1). The state shows
+ * vfioscope's ids, and the kernel's struct file address only when asked.
+ */
+static void test_stand_in_device_is_not_named_and_state_hides_kernel_addresses(void **state)
+{
+	const struct mirror_file *files;
+	const struct mirror_file *dev = NULL;
+	struct mirror *m;
+	char *plain, *kaddr, hex[32];
+	int fd = open_fake("vfio/devices/vfio1");
+	size_t n;
+
+	ioctl(fd, VFIO_DEVICE_RESET);
+	drain();
+	assert_int_equal(nevs, 1);
+	assert_int_equal(evs[0].device[0], 0);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	n = mirror__files(m, &files);
+	for (size_t i = 0; i < n; i++)
+		if (files[i].file == evs[0].file)
+			dev = &files[i];
+	assert_non_null(dev);
+	assert_int_equal(dev->f.kind, VFS_KIND_DEVICE);
+	assert_int_equal(dev->f.device[0], 0);
+	assert_int_equal(dev->f.driver[0], 0);
+	assert_int_equal(dev->f.iommu_group, -1);
+	assert_true(dev->id >= 1);
+	assert_string_equal(mirror_device_opened(&dev->f), "cdev");
+	snprintf(hex, sizeof(hex), "\"0x%llx\"", (unsigned long long)evs[0].file);
+	plain = state_json(m, false);
+	kaddr = state_json(m, true);
+	assert_null(strstr(plain, hex));
+	assert_non_null(strstr(plain, "\"address\":null"));
+	assert_non_null(strstr(kaddr, hex));
+	free(plain);
+	free(kaddr);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
 static void test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored(void **state)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc), .out_ioas_id = 5 };
@@ -939,6 +1003,8 @@ int main(void)
 		cmocka_unit_test(test_every_op_is_decoded_from_synthesized_calls),
 		cmocka_unit_test(test_type1_dirty_session_is_mirrored),
 		cmocka_unit_test(test_dma_logging_start_ranges_and_report_are_mirrored),
+		cmocka_unit_test(
+			test_stand_in_device_is_not_named_and_state_hides_kernel_addresses),
 		cmocka_unit_test(test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored),
 		cmocka_unit_test(test_bar_mapping_is_found_and_lands_in_the_pci64_range),
 		cmocka_unit_test(test_unrelated_ioctls_leave_no_trace),

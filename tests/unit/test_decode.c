@@ -155,6 +155,44 @@ static void test_event_line_is_laid_out_exactly(void **state)
 			    "for device) <18446744073709551.615 us>");
 }
 
+/* A device-fd call names the device (as the tracer read it from the kernel) before its fd. */
+static void test_device_call_line_names_the_device(void **state)
+{
+	struct vfs_event ev = { .pid = 204,
+				.kind = VFS_KIND_DEVICE,
+				.op = VFS_OP_DEVICE_RESET,
+				.cmd = VFIO_DEVICE_RESET,
+				.fd = 5,
+				.ts_ns = 1000000000ULL,
+				.latency_ns = 2000 };
+	char buf[256];
+
+	strcpy(ev.comm, "qemu");
+	strcpy(ev.device, "0000:00:02.0");
+	decode_event_text(&ev, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "1.000000 204     qemu            device 0000:00:02.0 fd=5 "
+				 "VFIO_DEVICE_RESET() = 0 <2.000 us>");
+	/* not known (a test-hook file, or a kernel whose structures could not be read) */
+	memset(ev.device, 0, sizeof(ev.device));
+	decode_event_text(&ev, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "1.000000 204     qemu            device fd=5 "
+				 "VFIO_DEVICE_RESET() = 0 <2.000 us>");
+}
+
+/* A name that fills the whole field has no NUL: it is printed cut, never read past. */
+static void test_device_name_filling_the_field_is_cut(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_DEVICE, .op = VFS_OP_DEVICE_RESET, .fd = 5 };
+	char buf[256], want[VFS_DEV_NAME + 16];
+
+	memset(ev.device, 'a', sizeof(ev.device));
+	/* the event's next field follows: a reader past the field would print it */
+	ev.new_file = 0x4242424242424242ULL;
+	snprintf(want, sizeof(want), " device %.*s fd=5 ", VFS_DEV_NAME, ev.device);
+	decode_event_text(&ev, 0, buf, sizeof(buf));
+	assert_non_null(strstr(buf, want));
+}
+
 /* snprintf's contract at every buffer size: the count of the whole line, a NUL-ended prefix. */
 static void test_event_line_is_cut_cleanly_at_every_buffer_size(void **state)
 {
@@ -363,6 +401,8 @@ int main(void)
 		cmocka_unit_test(test_hwpt_get_dirty_bitmap_decodes_from_the_uapi_struct),
 		cmocka_unit_test(test_unreadable_argument_is_said_so),
 		cmocka_unit_test(test_event_line_is_laid_out_exactly),
+		cmocka_unit_test(test_device_call_line_names_the_device),
+		cmocka_unit_test(test_device_name_filling_the_field_is_cut),
 		cmocka_unit_test(test_event_line_is_cut_cleanly_at_every_buffer_size),
 	};
 

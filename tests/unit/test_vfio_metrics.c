@@ -191,6 +191,42 @@ static void test_container_info_keeps_one_series_per_container(void **state)
 	metrics_registry__free(reg);
 }
 
+/* A device's series carry its address; the device going away takes only its own series. */
+static void test_device_series_carry_the_device_and_go_with_it(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	vfio_metrics__device(&vm, "0000:00:02.0", "vfio-pci", "1");
+	vfio_metrics__device(&vm, "0000:00:03.0", "mlx5_vfio_pci", "1");
+	vfio_metrics__device_reports(&vm, "1", "0000:00:02.0", 4, 3000000000ULL, 12);
+	vfio_metrics__device_reports(&vm, "1", "0000:00:03.0", 2, 1000000, 7);
+	t = render(reg);
+	assert_true(sample(t, "vfio_device_dirty_reports_total{container=\"1\","
+			      "device=\"0000:00:02.0\"}") == 4);
+	assert_true(sample(t, "vfio_device_dirty_report_seconds_total{container=\"1\","
+			      "device=\"0000:00:02.0\"}") == 3);
+	assert_true(sample(t, "vfio_device_dirty_pages_total{container=\"1\","
+			      "device=\"0000:00:03.0\"}") == 7);
+	free(t);
+	vfio_metrics__device_gone(&vm, "0000:00:02.0");
+	t = render(reg);
+	assert_null(strstr(t, "0000:00:02.0"));
+	assert_true(sample(t, "vfio_device_info{device=\"0000:00:03.0\",driver=\"mlx5_vfio_pci\","
+			      "container=\"1\"}") == 1);
+	assert_true(sample(t, "vfio_device_dirty_reports_total{container=\"1\","
+			      "device=\"0000:00:03.0\"}") == 2);
+	free(t);
+	/* a container going away takes its devices' series too */
+	vfio_metrics__container_gone(&vm, "1");
+	t = render(reg);
+	assert_null(strstr(t, "0000:00:03.0"));
+	free(t);
+	metrics_registry__free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_tracking_exports_both_ranges_and_drops_an_absent_one),
 		cmocka_unit_test(test_container_gone_removes_only_its_series),
 		cmocka_unit_test(test_container_info_keeps_one_series_per_container),
+		cmocka_unit_test(test_device_series_carry_the_device_and_go_with_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,10 @@
 const bool serve_have_tracer = true;
 
 #define MAX_IDS 1024
+/* devices exported at once: as many as containers (the families' bound) */
+#define MAX_DEVICES 1024
+
+typedef char device_name[VFS_DEV_NAME + 1];
 
 struct serve_tracer {
 	struct tracer *t;
@@ -37,6 +41,11 @@ struct serve_tracer {
 	unsigned char seen[MAX_IDS], prev[MAX_IDS];
 	/* the file of the container serve's own tracker drives (0: none seen) */
 	uint64_t own;
+	/* device labels exported at this and at the previous scrape */
+	device_name devs[MAX_DEVICES], prev_devs[MAX_DEVICES];
+	size_t ndevs, nprev_devs;
+	/* device DMA logging pages per container id, summed over its devices */
+	double dev_pages[MAX_IDS];
 };
 
 static struct serve_tracer tracer_state;
@@ -56,28 +65,23 @@ static int export_error(void *ctx, unsigned int op, unsigned int err, uint64_t c
 }
 
 /* The container a session belongs to: type1 and hwpt sessions are keyed by the container or
- * iommufd file, device sessions by the device file (device -> group -> container). */
+ * iommufd file, device sessions by the device file (through its group, or the iommufd a cdev
+ * was bound to). */
 static const struct mirror_container *session_container(const struct mirror *m,
 							const struct mirror_session *ms)
 {
 	const struct mirror_container *ctrs;
 	const struct mirror_file *files;
 	size_t nc = mirror__containers(m, &ctrs), nf = mirror__files(m, &files);
-	uint64_t file = ms->key.file;
 
 	if (ms->key.method == VFS_DIRTY_DEVICE) {
-		for (int hop = 0; hop < 2; hop++) {
-			size_t i;
-
-			for (i = 0; i < nf && files[i].file != file; i++)
-				;
-			if (i == nf)
-				return NULL;
-			file = files[i].f.parent;
-		}
+		for (size_t i = 0; i < nf; i++)
+			if (files[i].file == ms->key.file)
+				return mirror__container_of(m, &files[i]);
+		return NULL;
 	}
 	for (size_t i = 0; i < nc; i++)
-		if (ctrs[i].file == file)
+		if (ctrs[i].file == ms->key.file)
 			return &ctrs[i];
 	return NULL;
 }
@@ -113,6 +117,35 @@ static void container_label(const struct serve_tracer *st, const struct mirror_c
 		snprintf(id, len, "%u", c->id);
 }
 
+static const struct mirror_file *file_of(const struct mirror *m, uint64_t file)
+{
+	const struct mirror_file *files;
+	size_t nf = mirror__files(m, &files);
+
+	for (size_t i = 0; i < nf; i++)
+		if (files[i].file == file)
+			return &files[i];
+	return NULL;
+}
+
+/* A device's DMA logging: its own series under its address, and its pages in the
+ * container's vfio_dirty_pages_total{method="device"} (the sum over its devices). */
+static void export_device_session(struct serve_tracer *st, const struct mirror_container *c,
+				  const struct mirror_session *ms)
+{
+	const struct mirror_file *mf = file_of(st->m, ms->key.file);
+	const struct vfs_session *s = &ms->s;
+	uint64_t pages = s->page_size ? s->kern_dirty_bytes / s->page_size : 0;
+	char id[16];
+
+	snprintf(id, sizeof(id), "%u", c->id);
+	if (c->id < MAX_IDS)
+		st->dev_pages[c->id] += pages;
+	if (mf && mf->f.device[0])
+		vfio_metrics__device_reports(st->vm, id, mf->f.device, s->reports, s->report_ns,
+					     pages);
+}
+
 static void export_session(struct serve_tracer *st, const struct mirror_session *ms)
 {
 	const struct mirror_container *c = session_container(st->m, ms);
@@ -141,10 +174,60 @@ static void export_session(struct serve_tracer *st, const struct mirror_session 
 		tr.nranges = 1;
 	}
 	vfio_metrics__tracking(st->vm, id, method, &tr);
+	/* two devices of one container have a session each: their pages add up */
+	if (ms->key.method == VFS_DIRTY_DEVICE) {
+		export_device_session(st, c, ms);
+		return;
+	}
 	/* Pages the driver marked dirty (iova_bitmap_set), when that hook is attached. */
 	if (s->kern_dirty_bytes && s->page_size)
 		metric_series__set(metric_family__with(st->vm->dirty_pages, id, method),
 				   (double)(s->kern_dirty_bytes / s->page_size));
+}
+
+static bool device_listed(device_name *list, size_t n, const char *dev)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], dev))
+			return true;
+	return false;
+}
+
+/*
+ * vfio_device_info for every device file the tracer knows, under its container's id (an
+ * empty container label while none is known: the device was opened before the tracer saw its
+ * container). serve --track's devices are the tracker's to export. Devices gone since the
+ * previous scrape lose their series.
+ */
+static void export_devices(struct serve_tracer *st)
+{
+	const struct mirror_file *files;
+	size_t nf = mirror__files(st->m, &files);
+
+	st->ndevs = 0;
+	for (size_t i = 0; i < nf && st->ndevs < MAX_DEVICES; i++) {
+		const struct vfs_file *f = &files[i].f;
+		const struct mirror_container *c;
+		char id[16] = "", dev[VFS_DEV_NAME + 1];
+
+		if (f->kind != VFS_KIND_DEVICE || !f->device[0])
+			continue;
+		c = mirror__container_of(st->m, &files[i]);
+		if (c && is_own(st, c))
+			continue;
+		if (c)
+			snprintf(id, sizeof(id), "%u", c->id);
+		snprintf(dev, sizeof(dev), "%.*s", VFS_DEV_NAME, f->device);
+		if (device_listed(st->devs, st->ndevs, dev))
+			continue;
+		vfio_metrics__device(st->vm, dev, f->driver[0] ? f->driver : "unknown", id);
+		memcpy(st->devs[st->ndevs++], dev, sizeof(dev));
+	}
+	for (size_t i = 0; i < st->nprev_devs; i++)
+		if (!device_listed(st->devs, st->ndevs, st->prev_devs[i]))
+			vfio_metrics__device_gone(st->vm, st->prev_devs[i]);
+	memcpy(st->prev_devs, st->devs, st->ndevs * sizeof(st->devs[0]));
+	st->nprev_devs = st->ndevs;
 }
 
 static int tracer_collect(struct metrics_registry *reg, void *ctx)
@@ -190,9 +273,21 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 		if (ctrs[i].id < MAX_IDS && !is_own(st, &ctrs[i]))
 			st->seen[ctrs[i].id] = 1;
 	}
+	export_devices(st);
+	memset(st->dev_pages, 0, sizeof(st->dev_pages));
 	ns = mirror__sessions(st->m, &sess);
 	for (size_t i = 0; i < ns; i++)
 		export_session(st, &sess[i]);
+	for (unsigned int id = 1; id < MAX_IDS; id++) {
+		char s[16];
+
+		if (!st->dev_pages[id])
+			continue;
+		snprintf(s, sizeof(s), "%u", id);
+		metric_series__set(metric_family__with(st->vm->dirty_pages, s,
+						       dirty_method_name(DIRTY_METHOD_DEVICE)),
+				   st->dev_pages[id]);
+	}
 	for (unsigned int id = 0; id < MAX_IDS; id++) {
 		if (st->prev[id] && !st->seen[id]) {
 			char s[16];

@@ -19,6 +19,7 @@
 
 struct state_args {
 	bool json;
+	bool kernel_addresses; /* show struct file addresses next to the ids */
 	uint64_t wait_ns; /* how long a tracer of our own watches before we read */
 	const char *dir;
 };
@@ -26,14 +27,18 @@ struct state_args {
 static void state_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vfioscope state [--json] [--wait TIME] [--pin-dir DIR]\n\n"
+		"usage: vfioscope state [--json] [--wait TIME] [--pin-dir DIR] [--kernel-addresses]\n\n"
 		"Shows what each VFIO container holds: processes with VFIO files (found in /proc,\n"
 		"also those started before tracing), containers, their groups and devices, DMA\n"
 		"mappings, the 32/64-bit tracking ranges QEMU's range algorithm would compute\n"
 		"(QEMU's ranges), and dirty tracking sessions. Reads the maps of a running\n"
 		"`vfioscope trace`; without one it starts its own tracer, waits --wait (in\n"
 		"milliseconds, or with a unit: 2s; default 0) and shows what it saw, so containers\n"
-		"set up before are shown as partially known.\n");
+		"set up before are shown as partially known. Devices are named by their PCI address\n"
+		"(or device name), driver, IOMMU group and how they were opened. Files and\n"
+		"containers are numbered by vfioscope; --kernel-addresses also shows the kernel's\n"
+		"struct file addresses in --json (for kernel debugging: they leak the kernel's\n"
+		"memory layout).\n");
 }
 
 /* Returns RUN, or the exit status. */
@@ -43,6 +48,7 @@ static int parse_args(int argc, char **argv, struct state_args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "pin-dir", required_argument, NULL, 'D' },
+		{ "kernel-addresses", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -62,6 +68,9 @@ static int parse_args(int argc, char **argv, struct state_args *a)
 			if (parse_duration_ns(optarg, 1000000ULL, 1, WAIT_MAX_NS, &a->wait_ns,
 					      &why))
 				return bad_option(CMD, "--wait", optarg, why);
+			break;
+		case 'K':
+			a->kernel_addresses = true;
 			break;
 		case 'D':
 			if (!*optarg)
@@ -178,6 +187,8 @@ int cmd_state(int argc, char **argv)
 		fprintf(stderr, "vfioscope: failed to read the state: %s\n", strerror(-err));
 	else
 		err = read_state(t, m);
+	if (m)
+		mirror__kernel_addresses(m, a.kernel_addresses);
 	if (!err)
 		err = show_state(&a, t, m);
 	mirror__free(m);

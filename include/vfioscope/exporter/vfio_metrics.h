@@ -42,6 +42,10 @@ struct vfio_metrics {
 	struct metric_family *range_start; /* gauge {container,range} */
 	struct metric_family *range_end; /* gauge {container,range} */
 	struct metric_family *tracking_active; /* gauge {container,method} */
+	/* per device (device DMA logging), from the tracer */
+	struct metric_family *device_reports; /* counter {container,device} */
+	struct metric_family *device_report_seconds; /* counter {container,device} */
+	struct metric_family *device_dirty_pages; /* counter {container,device} */
 	/* self */
 	struct metric_family *build_info; /* info {version,libbpf} */
 	struct metric_family *program_attached; /* gauge {program,role} */
@@ -68,6 +72,11 @@ int vfio_metrics__container(struct vfio_metrics *vm, const char *container, int 
 			    const char *comm, const char *backend);
 int vfio_metrics__device(struct vfio_metrics *vm, const char *device, const char *driver,
 			 const char *container);
+/* A device's DMA-logging REPORTs as the tracer counted them (absolute totals). */
+int vfio_metrics__device_reports(struct vfio_metrics *vm, const char *container, const char *device,
+				 uint64_t reports, uint64_t report_ns, uint64_t dirty_pages);
+/* Drop every series of a device that went away. */
+void vfio_metrics__device_gone(struct vfio_metrics *vm, const char *device);
 /* Drop every series of a container that went away. */
 void vfio_metrics__container_gone(struct vfio_metrics *vm, const char *container);
 /* A BPF program's attach result; @required: the tracer cannot work without it (the ioctl

@@ -269,7 +269,10 @@ enum vfs_source {
 	VFS_SRC_HANDLER = 2, /* fentry/fexit or kprobe/kretprobe on the file handlers */
 };
 
-#define VFS_ARG_BYTES  64 /* the largest traced struct is 48 bytes */
+#define VFS_ARG_BYTES 64 /* the largest traced struct is 48 bytes */
+/* a device's name as the kernel holds it: a PCI address takes 12 characters, the names of
+ * other buses (platform, mdev UUIDs) are cut here */
+#define VFS_DEV_NAME   32
 #define VFS_LOG_RANGES 8 /* DMA logging START ranges copied into an event */
 
 enum vfs_event_flags {
@@ -304,6 +307,7 @@ struct vfs_event {
 	__u32 argsz; /* first u32 of the argument as read at entry */
 	__u32 nr_ranges;
 	char comm[16];
+	char device[VFS_DEV_NAME]; /* device ops: the device's name (PCI address), "" unknown */
 	__u64 new_file; /* GET_DEVICE_FD: the device file created */
 	__u64 kern_dirty_bytes; /* iova_bitmap_set lengths during this call */
 	__u64 kern_dirty_calls;
@@ -333,7 +337,8 @@ enum vfs_file_flags {
 };
 
 struct vfs_file {
-	__u64 parent; /* group: its container's file; device: its group's file */
+	__u64 parent; /* group: its container's file; device: its group's file, or for a cdev
+		       * the iommufd file of VFIO_DEVICE_BIND_IOMMUFD */
 	__u64 first_ns; /* first seen */
 	__u32 tgid; /* last process that used it */
 	__s32 fd; /* last fd it was used through in that process (-1 unknown) */
@@ -343,6 +348,11 @@ struct vfs_file {
 	__u32 ioctls;
 	char name[16]; /* dentry name: "vfio", "7", "[vfio-device]", "iommu", "vfio0" */
 	char comm[16];
+	/* device files: who the device is, read once from the kernel's struct vfio_device */
+	char device[VFS_DEV_NAME]; /* the bound device's name (PCI address); "" unknown */
+	char driver[VFS_DEV_NAME]; /* its driver: "vfio-pci", "mlx5_vfio_pci", ... */
+	__s32 iommu_group; /* -1 unknown */
+	__u32 pt_id; /* cdev: the IOAS or HWPT of VFIO_DEVICE_ATTACH_IOMMUFD_PT, 0 none */
 };
 
 struct vfs_ctr_key {

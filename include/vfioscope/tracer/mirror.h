@@ -21,8 +21,10 @@ struct tracer;
 struct mirror;
 
 struct mirror_file {
-	uint64_t file; /* struct file *: identity only */
+	uint64_t file; /* struct file *: identity only, shown with mirror__kernel_addresses() */
 	struct vfs_file f;
+	unsigned int id; /* small id assigned in order of first sight: what users see */
+	int iommu_group; /* device: from the kernel, else from sysfs; -1 unknown */
 };
 
 struct mirror_mapping {
@@ -57,12 +59,28 @@ struct mirror_session {
 	struct vfs_session s;
 };
 
+/*
+ * A device fd found in /proc. A VFIO cdev (/dev/vfio/devices/vfioN) names its device through
+ * sysfs; a device fd from GET_DEVICE_FD is an anonymous inode that /proc cannot tell apart
+ * from any other, so it is named only once the tracer sees a call on it.
+ */
+struct mirror_proc_device {
+	int fd;
+	bool cdev;
+	bool traced; /* the tracer knows this fd's file (it has seen a call on it) */
+	char address[VFS_DEV_NAME]; /* "" unknown */
+	char driver[VFS_DEV_NAME];
+	int iommu_group; /* -1 unknown */
+};
+
 /* A process holding VFIO/iommufd fds, found in /proc (it may predate the tracer). */
 struct mirror_process {
 	int pid;
 	char comm[16];
 	int fds[VFS_KINDS]; /* open fds by kind */
 	bool traced; /* the tracer has seen it make VFIO calls */
+	struct mirror_proc_device *devs;
+	size_t ndevs;
 };
 
 int mirror__new(struct mirror **out);
@@ -82,10 +100,23 @@ int mirror__scan_proc(struct mirror *m);
  * syscall-level way in sees no release). Returns the number of files dropped. */
 int mirror_gc(const struct tracer *t);
 
+/* Show the kernel's struct file addresses next to vfioscope's ids (off: they leak the
+ * kernel's layout into logs and mean nothing to a user). */
+void mirror__kernel_addresses(struct mirror *m, bool show);
+
 size_t mirror__containers(const struct mirror *m, const struct mirror_container **out);
 size_t mirror__files(const struct mirror *m, const struct mirror_file **out);
 size_t mirror__sessions(const struct mirror *m, const struct mirror_session **out);
 size_t mirror__processes(const struct mirror *m, const struct mirror_process **out);
+
+/* How a device file was opened: "cdev" (/dev/vfio/devices/vfioN) or "group"
+ * (VFIO_GROUP_GET_DEVICE_FD). */
+const char *mirror_device_opened(const struct vfs_file *f);
+/* The container a group or device file belongs to, or NULL (none seen yet). */
+const struct mirror_container *mirror__container_of(const struct mirror *m,
+						    const struct mirror_file *f);
+/* The IOMMU group of a device named @address, from sysfs (-1 if unknown). */
+int mirror_sysfs_iommu_group(const char *address);
 
 /* QEMU's range algorithm over @n mappings, page-aligned to @page (a power of two). */
 void mirror_qemu_ranges(const struct mirror_mapping *maps, size_t n, uint64_t page,

@@ -2,7 +2,8 @@
 # L2 machine with `-device vfio-pci,host=<edu>` on edu bound to edu-vfio-pci, sees migration
 # support, and migrates to a file with device dirty tracking (DMA_LOGGING START/REPORT/STOP);
 # a second QEMU restores the file (RESUMING). QEMU's vfio_* trace and an ftrace of the driver's
-# log ops are the evidence; the scenario prints what they showed.
+# log ops are the evidence; the scenario prints what they showed. vfioscope watches the source:
+# `state` and serve's /metrics must name edu (address and driver) under QEMU's container.
 # TCG inside TCG is slow: L2 stays paused (-S) and has 256 MiB (IOVAs < 256 MiB, edu's dma_mask).
 # vm-timeout: 1800
 # vm-mem: 2048
@@ -62,11 +63,28 @@ if ! grep -qw iova_bitmap_set /proc/kallsyms; then
 	device_tracking=eopnotsupp
 fi
 
+# vfioscope: a pinned tracer for `state`, and serve with a tracer of its own
+VS=$BUILD/vfioscope
+"$VS" trace >"$d/vtrace.txt" 2>"$d/vtrace.err" &
+vtpid=$!
+"$VS" serve --listen 127.0.0.1:0 --port-file "$d/port" >"$d/serve.log" 2>&1 &
+vspid=$!
+for i in $(seq 600); do
+	grep -q 'tracing with' "$d/vtrace.err" && grep -q 'tracing with' "$d/serve.log" &&
+		[ -s "$d/port" ] && break
+	sleep 0.1
+done
+check "vfioscope trace and serve started" grep -q 'tracing with' "$d/vtrace.err" "$d/serve.log"
+
 echo "== source: migrate to file ($(el))"
 qemu src -accel tcg -S &
 pid=$!
 python3 $here/nested_qmp.py "$d/src.sock" migrate "file:$d/l2.mig" --cont-after
 src_rc=$?
+# QEMU still holds edu: what vfioscope says about it
+"$VS" state --json >"$d/state.json"
+"$VS" state >"$d/state.txt"
+curl -sf "http://127.0.0.1:$(cat "$d/port")/metrics" >"$d/metrics.txt"
 python3 $here/nested_qmp.py "$d/src.sock" quit >/dev/null 2>&1
 wait "$pid"
 echo "source QEMU done ($(el)), migrate rc=$src_rc"
@@ -83,6 +101,34 @@ summary() { # what QEMU's trace showed
 		sed 's/^/   /'
 }
 summary "$trace"
+echo "-- vfioscope state while QEMU held edu:"
+sed 's/^/   /' "$d/state.txt"
+grep -E '^vfio_device_(info|dirty_reports_total)' "$d/metrics.txt" | sed 's/^/   /'
+ctr=$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+bdf = sys.argv[2]
+# QEMU is known by its comm: $pid is the pid of the qemu() subshell
+c = [c for c in s["containers"] if c["comm"].startswith("qemu-system")
+     and any(m.get("address") == bdf and m.get("driver") == "edu-vfio-pci" for m in c["members"])]
+print(c[0]["id"] if len(c) == 1 else "")' "$d/state.json" "$bdf")
+check "state names edu ($bdf, edu-vfio-pci) under QEMU's container (${ctr:-none})" test -n "$ctr"
+check "state: the device's iommu group is sysfs's ($(group_of "$bdf"))" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+d = [d for d in s["devices"] if d["address"] == sys.argv[2]]
+sys.exit(not (d and all(x["iommu_group"] == int(sys.argv[3]) for x in d)))' \
+	"$d/state.json" "$bdf" "$(group_of "$bdf")"
+check "/metrics: vfio_device_info names edu under QEMU's container" \
+	grep -qxF "vfio_device_info{device=\"$bdf\",driver=\"edu-vfio-pci\",container=\"$ctr\"} 1" \
+	"$d/metrics.txt"
+if [ $device_tracking = on ]; then
+	check "/metrics: edu's DMA-logging reports carry its address" \
+		grep -qE "^vfio_device_dirty_reports_total\{container=\"$ctr\",device=\"$bdf\"\} [1-9]" \
+		"$d/metrics.txt"
+fi
+kill -INT $vtpid $vspid
+wait $vtpid $vspid
 echo "-- driver ops (ftrace): start $(grep -c ' edu_log_start' <<<"$ft"), read_and_clear $(grep -c ' edu_log_read_and_clear' <<<"$ft"), stop $(grep -c ' edu_log_stop' <<<"$ft"), set_state $(grep -c ' edu_set_state' <<<"$ft")"
 
 check "QEMU realized migration for the device" grep -q vfio_migration_realize "$trace"

@@ -2,11 +2,11 @@
 # Checks `vfioscope trace --json` and `vfioscope state --json` against what
 # tests/vm/src/tracer_type1 reports it did. Used by tracer_type1.sh; prints one
 # "ok:"/"FAIL:" line per check and exits 1 if any failed.
-# usage: tracer_check.py MODE PROGRAM_JSON STATE_HELD STATE_AFTER TRACE_JSONL
+# usage: tracer_check.py MODE PROGRAM_JSON STATE_HELD STATE_AFTER TRACE_JSONL BDF GROUP DRIVER
 import json
 import sys
 
-mode, prog_f, held_f, after_f, trace_f = sys.argv[1:6]
+mode, prog_f, held_f, after_f, trace_f, bdf, group, driver = sys.argv[1:9]
 prog = json.load(open(prog_f))
 held = json.load(open(held_f))
 after = json.load(open(after_f))
@@ -50,6 +50,11 @@ if ctrs:
     check(r64 and h(r64["iova"]) == 0x100000000 and h(r64["end"]) == 0x1001FFFFF, f"range64 {r64}")
     kinds = sorted(m["kind"] for m in c["members"])
     check(kinds == ["device", "group"], f"members: one group and one device ({kinds})")
+    devs = [m for m in c["members"] if m["kind"] == "device"]
+    want = {"address": bdf, "driver": driver, "iommu_group": int(group), "opened": "group"}
+    check(devs and all(devs[0].get(k) == v for k, v in want.items()),
+          f"the device member is named as sysfs says: {want} ({devs})")
+    check(bars and bars[0].get("device") == bdf, f"the BAR mapping names its device {bdf}")
     d = c["dirty_tracking"]
     check(d is not None and d["method"] == "type1" and not d["active"] and d["reports"] == prog["reports"]
           and d["bitmap_bytes"] == prog["bitmap_bytes"],
@@ -96,4 +101,7 @@ dev = [e for e in mine if e["op"] == "VFIO_GROUP_GET_DEVICE_FD"]
 check(dev and dev[0]["ret"] == prog["device_fd"] and dev[0]["args"]["name"],
       "GET_DEVICE_FD: device name decoded, returns the device fd")
 check(all(e["latency_ns"] > 0 for e in mine), "every call has a latency")
+devcalls = [e for e in mine if e["kind"] == "device"]
+check(devcalls and all(e.get("device") == bdf for e in devcalls),
+      f"every device-fd call names device {bdf} ({len(devcalls)} calls)")
 sys.exit(1 if failed else 0)

@@ -8,6 +8,7 @@ set -u
 bdf=$(edu_bdf)
 bind_vfio_pci "$bdf" || exit 1
 group=$(group_of "$bdf")
+driver=$(basename "$(readlink "/sys/bus/pci/devices/$bdf/driver")")
 VS=$BUILD/vfioscope
 tmp=$(mktemp -d)
 pass=0 fail=0
@@ -64,7 +65,7 @@ run_mode() {
 		fail=$((fail + 1))
 	fi
 	python3 tests/vm/scenarios/tracer_check.py "$mode" "$d/prog.json" "$d/held.json" \
-		"$d/after.json" "$d/trace.json" >"$d/check.log" 2>&1 || true
+		"$d/after.json" "$d/trace.json" "$bdf" "$group" "$driver" >"$d/check.log" 2>&1 || true
 	count "$d/check.log"
 	if grep -q '^FAIL' "$d/check.log"; then
 		echo "--- state while held ($mode):"

@@ -40,6 +40,9 @@ enum {
 	F_RANGE_START,
 	F_RANGE_END,
 	F_TRACKING_ACTIVE,
+	F_DEVICE_REPORTS,
+	F_DEVICE_REPORT_SECONDS,
+	F_DEVICE_DIRTY_PAGES,
 	F_BUILD_INFO,
 	F_PROGRAM_ATTACHED,
 	F_EVENTS_LOST,
@@ -124,6 +127,23 @@ static const struct metric_desc table[F_COUNT] = {
 				METRIC_GAUGE,
 				{ "container", "method" },
 				.max_series = MAX_CONTAINERS },
+	[F_DEVICE_REPORTS] = { "vfio_device_dirty_reports_total",
+			       "Device DMA-logging REPORT calls that succeeded, per device.",
+			       METRIC_COUNTER,
+			       { "container", "device" },
+			       .max_series = MAX_CONTAINERS },
+	[F_DEVICE_REPORT_SECONDS] = { "vfio_device_dirty_report_seconds_total",
+				      "Time spent in the device's successful DMA-logging REPORT "
+				      "calls; divided by the reports, their mean latency.",
+				      METRIC_COUNTER,
+				      { "container", "device" },
+				      .max_series = MAX_CONTAINERS },
+	[F_DEVICE_DIRTY_PAGES] = { "vfio_device_dirty_pages_total",
+				   "Pages the device's driver reported dirty in its DMA-logging "
+				   "REPORTs (seen in the kernel's iova_bitmap_set).",
+				   METRIC_COUNTER,
+				   { "container", "device" },
+				   .max_series = MAX_CONTAINERS },
 	[F_BUILD_INFO] = { "vfioscope_build_info",
 			   "vfioscope's version and the libbpf it uses.",
 			   METRIC_INFO,
@@ -194,6 +214,9 @@ int vfio_metrics__register(struct metrics_registry *reg, struct vfio_metrics *vm
 		.range_start = f[F_RANGE_START],
 		.range_end = f[F_RANGE_END],
 		.tracking_active = f[F_TRACKING_ACTIVE],
+		.device_reports = f[F_DEVICE_REPORTS],
+		.device_report_seconds = f[F_DEVICE_REPORT_SECONDS],
+		.device_dirty_pages = f[F_DEVICE_DIRTY_PAGES],
 		.build_info = f[F_BUILD_INFO],
 		.program_attached = f[F_PROGRAM_ATTACHED],
 		.events_lost = f[F_EVENTS_LOST],
@@ -263,13 +286,45 @@ int vfio_metrics__device(struct vfio_metrics *vm, const char *device, const char
 void vfio_metrics__container_gone(struct vfio_metrics *vm, const char *container)
 {
 	struct metric_family *per_container[] = {
-		vm->container_info, vm->device_info, vm->mapped_bytes,	  vm->mappings,
-		vm->sync_duration,  vm->dirty_pages, vm->tracked_bytes,	  vm->ranges,
-		vm->range_start,    vm->range_end,   vm->tracking_active,
+		vm->container_info,	   vm->device_info,
+		vm->mapped_bytes,	   vm->mappings,
+		vm->sync_duration,	   vm->dirty_pages,
+		vm->tracked_bytes,	   vm->ranges,
+		vm->range_start,	   vm->range_end,
+		vm->tracking_active,	   vm->device_reports,
+		vm->device_report_seconds, vm->device_dirty_pages,
 	};
 
 	for (size_t i = 0; i < sizeof(per_container) / sizeof(per_container[0]); i++)
 		metric_family__remove_matching(per_container[i], "container", container);
+}
+
+int vfio_metrics__device_reports(struct vfio_metrics *vm, const char *container, const char *device,
+				 uint64_t reports, uint64_t report_ns, uint64_t dirty_pages)
+{
+	struct metric_series *r = metric_family__with(vm->device_reports, container, device);
+	struct metric_series *t = metric_family__with(vm->device_report_seconds, container, device);
+	struct metric_series *p = metric_family__with(vm->device_dirty_pages, container, device);
+
+	if (!r || !t || !p)
+		return -ENOSPC;
+	metric_series__set(r, (double)reports);
+	metric_series__set(t, report_ns * 1e-9);
+	metric_series__set(p, (double)dirty_pages);
+	return 0;
+}
+
+void vfio_metrics__device_gone(struct vfio_metrics *vm, const char *device)
+{
+	struct metric_family *per_device[] = {
+		vm->device_info,
+		vm->device_reports,
+		vm->device_report_seconds,
+		vm->device_dirty_pages,
+	};
+
+	for (size_t i = 0; i < sizeof(per_device) / sizeof(per_device[0]); i++)
+		metric_family__remove_matching(per_device[i], "device", device);
 }
 
 void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool required,

@@ -619,7 +619,7 @@ static void time_sb(const struct vfs_event *ev, int64_t mono_to_real_ns, struct 
 	strbuf_udec(s, ns % 1000000000 / 1000, 6, 0);
 }
 
-/* time pid comm kind fd=N OP(args) = ret [errno] <latency us> [{kernel: ...}] */
+/* time pid comm kind [device] fd=N OP(args) = ret [errno] <latency us> [{kernel: ...}] */
 int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char *buf, size_t len)
 {
 	struct strbuf s = strbuf_fixed(buf, len);
@@ -631,6 +631,11 @@ int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char 
 	strbuf_pad(&s, ev->comm, strnlen(ev->comm, sizeof(ev->comm)), 15);
 	strbuf_lit(&s, " ");
 	strbuf_str(&s, decode_kind_name(ev->kind));
+	/* the device a device-fd call goes to, as the kernel names it (its PCI address) */
+	if (ev->kind == VFS_KIND_DEVICE && ev->device[0]) {
+		strbuf_lit(&s, " ");
+		strbuf_mem(&s, ev->device, strnlen(ev->device, sizeof(ev->device)));
+	}
 	strbuf_lit(&s, " fd=");
 	strbuf_s64(&s, ev->fd);
 	strbuf_lit(&s, " ");
@@ -672,6 +677,14 @@ void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, stru
 	json_kv_u64(jw, "tid", ev->tid);
 	json_kv_string(jw, "comm", ev->comm);
 	json_kv_string(jw, "kind", decode_kind_name(ev->kind));
+	if (ev->kind == VFS_KIND_DEVICE && ev->device[0]) {
+		char dev[VFS_DEV_NAME + 1];
+
+		/* the kernel's copy ends in a NUL unless the name was cut at the buffer's end */
+		memcpy(dev, ev->device, VFS_DEV_NAME);
+		dev[VFS_DEV_NAME] = '\0';
+		json_kv_string(jw, "device", dev);
+	}
 	json_kv_s64(jw, "fd", ev->fd);
 	json_kv_hex(jw, "file", ev->file);
 	json_kv_hex(jw, "container", ev->ctx);

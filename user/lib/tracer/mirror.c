@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@ struct mirror {
 	uint64_t resyncs;
 	bool stale;
 	bool loaded;
+	bool kaddr; /* print kernel addresses too */
 };
 
 int mirror__new(struct mirror **out)
@@ -53,13 +55,27 @@ static void clear_maps(struct mirror *m)
 	m->nctrs = m->nfiles = m->nsess = 0;
 }
 
+static void clear_procs(struct mirror *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		free(m->procs[i].devs);
+	free(m->procs);
+	m->procs = NULL;
+	m->nprocs = 0;
+}
+
 void mirror__free(struct mirror *m)
 {
 	if (!m)
 		return;
 	clear_maps(m);
-	free(m->procs);
+	clear_procs(m);
 	free(m);
+}
+
+void mirror__kernel_addresses(struct mirror *m, bool show)
+{
+	m->kaddr = show;
 }
 
 /* Read every (key, value) of a hash map into a growing array of @elem-sized records with the
@@ -164,16 +180,109 @@ static const struct vfs_file *file_of(const struct mirror *m, uint64_t file)
 	return NULL;
 }
 
-/* The container a group or device belongs to (0 if none known). */
+/* The container file a group or device belongs to (0 if none known): a group's container, a
+ * device's group's container, or the iommufd a cdev was bound to. */
 static uint64_t container_of_file(const struct mirror *m, const struct vfs_file *f)
 {
 	const struct vfs_file *g;
 
 	if (f->kind == VFS_KIND_GROUP)
 		return f->parent;
-	if (f->kind == VFS_KIND_DEVICE && (g = file_of(m, f->parent)))
-		return g->parent;
-	return 0;
+	if (f->kind != VFS_KIND_DEVICE || !(g = file_of(m, f->parent)))
+		return 0;
+	return g->kind == VFS_KIND_IOMMUFD ? f->parent : g->parent;
+}
+
+const char *mirror_device_opened(const struct vfs_file *f)
+{
+	/* the cdev's dentry is "vfioN"; GET_DEVICE_FD's anonymous inode is "[vfio-device]" */
+	return !strncmp(f->name, "vfio", 4) ? "cdev" : "group";
+}
+
+const struct mirror_container *mirror__container_of(const struct mirror *m,
+						    const struct mirror_file *mf)
+{
+	uint64_t file = container_of_file(m, &mf->f);
+	const struct mirror_container *first = NULL;
+
+	if (!file)
+		return NULL;
+	/* an iommufd holds one container per IOAS: a cdev's is the one it attached to */
+	for (size_t i = 0; i < m->nctrs; i++) {
+		if (m->ctrs[i].file != file)
+			continue;
+		if (m->ctrs[i].ioas == mf->f.pt_id)
+			return &m->ctrs[i];
+		if (!first)
+			first = &m->ctrs[i];
+	}
+	return first;
+}
+
+/* The number a sysfs link of @name ends in (an IOMMU group), or -1. */
+static int sysfs_link_number(const char *fmt, const char *name)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	/* the name must be one sysfs entry: a kernel device name never holds a '/' */
+	if (!*name || strchr(name, '/') || !strcmp(name, "..") || !strcmp(name, "."))
+		return -1;
+	snprintf(path, sizeof(path), fmt, name);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -1;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	return isdigit((unsigned char)*base) ? atoi(base) : -1;
+}
+
+int mirror_sysfs_iommu_group(const char *address)
+{
+	return sysfs_link_number("/sys/bus/pci/devices/%s/iommu_group", address);
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct mirror_file *x = a, *y = b;
+
+	if (x->f.first_ns != y->f.first_ns)
+		return x->f.first_ns < y->f.first_ns ? -1 : 1;
+	return x->file < y->file ? -1 : x->file > y->file;
+}
+
+/* Files in order of first sight, numbered from 1; devices' IOMMU groups from sysfs where
+ * the kernel's structures did not give one. */
+static void number_files(struct mirror *m)
+{
+	if (m->nfiles)
+		qsort(m->files, m->nfiles, sizeof(*m->files), cmp_file);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		struct mirror_file *mf = &m->files[i];
+
+		mf->id = i + 1;
+		mf->iommu_group = mf->f.iommu_group;
+		if (mf->f.kind == VFS_KIND_DEVICE && mf->iommu_group < 0)
+			mf->iommu_group = mirror_sysfs_iommu_group(mf->f.device);
+	}
+}
+
+static const struct mirror_file *mfile_of(const struct mirror *m, uint64_t file)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (m->files[i].file == file)
+			return &m->files[i];
+	return NULL;
+}
+
+/* vfioscope's id of a file, 0 for none */
+static unsigned int file_id(const struct mirror *m, uint64_t file)
+{
+	const struct mirror_file *mf = file ? mfile_of(m, file) : NULL;
+
+	return mf ? mf->id : 0;
 }
 
 /* Is @dev a device of container @c? Through its group on type1; a device opened as a cdev has
@@ -258,6 +367,8 @@ int mirror__load(struct mirror *m, const struct tracer *t)
 			offsetof(struct mirror_file, f), sizeof(struct mirror_file),
 			(void **)&m->files, &m->nfiles);
 	if (!err)
+		number_files(m);
+	if (!err)
 		err = read_hash(tracer__map_fd(t, TRACER_MAP_SESSIONS), sizeof(struct vfs_sess_key),
 				offsetof(struct mirror_session, s), sizeof(struct mirror_session),
 				(void **)&m->sess, &m->nsess);
@@ -317,7 +428,59 @@ static int link_kind(const char *target)
 	return VFS_KIND_UNKNOWN;
 }
 
-static bool scan_pid(int pid, struct mirror_process *p)
+/* The sysfs name a link of @name ends in (a device's address, its driver), or "". */
+static void sysfs_link_base(const char *fmt, const char *name, char *out, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	*out = '\0';
+	snprintf(path, sizeof(path), fmt, name);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	n = strnlen(base, len - 1);
+	memcpy(out, base, n);
+	out[n] = '\0';
+}
+
+/* A device fd of @pid: a cdev names its device through /sys/class/vfio-dev/vfioN/device. */
+static int add_proc_device(const struct mirror *m, struct mirror_process *p, int fd,
+			   const char *target)
+{
+	const char *cdev = !strncmp(target, "/dev/vfio/devices/", 18) ? target + 18 : NULL;
+	struct mirror_proc_device *d, *nd;
+
+	nd = realloc(p->devs, (p->ndevs + 1) * sizeof(*p->devs));
+	if (!nd)
+		return -ENOMEM;
+	p->devs = nd;
+	d = &p->devs[p->ndevs++];
+	*d = (struct mirror_proc_device){ .fd = fd, .cdev = cdev != NULL, .iommu_group = -1 };
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		if (f->kind == VFS_KIND_DEVICE && f->tgid == (uint32_t)p->pid && f->fd == fd) {
+			d->traced = true;
+			snprintf(d->address, sizeof(d->address), "%s", f->device);
+			snprintf(d->driver, sizeof(d->driver), "%s", f->driver);
+			d->iommu_group = m->files[i].iommu_group;
+			return 0;
+		}
+	}
+	if (!cdev || strchr(cdev, '/'))
+		return 0;
+	sysfs_link_base("/sys/class/vfio-dev/%s/device", cdev, d->address, sizeof(d->address));
+	sysfs_link_base("/sys/class/vfio-dev/%s/device/driver", cdev, d->driver, sizeof(d->driver));
+	d->iommu_group = sysfs_link_number("/sys/class/vfio-dev/%s/device/iommu_group", cdev);
+	return 0;
+}
+
+static bool scan_pid(const struct mirror *m, int pid, struct mirror_process *p)
 {
 	char path[64], target[256];
 	struct dirent *de;
@@ -348,6 +511,8 @@ static bool scan_pid(int pid, struct mirror_process *p)
 			p->fds[kind]++;
 			any = true;
 		}
+		if (kind == VFS_KIND_DEVICE)
+			add_proc_device(m, p, atoi(de->d_name), target);
 	}
 	closedir(d);
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
@@ -368,21 +533,24 @@ int mirror__scan_proc(struct mirror *m)
 
 	if (!d)
 		return -errno;
-	free(m->procs);
-	m->procs = NULL;
-	m->nprocs = 0;
+	clear_procs(m);
 	while ((de = readdir(d))) {
 		struct mirror_process p;
 		int pid = atoi(de->d_name);
 
-		if (pid <= 0 || !scan_pid(pid, &p))
+		if (pid <= 0)
 			continue;
+		if (!scan_pid(m, pid, &p)) {
+			free(p.devs);
+			continue;
+		}
 		for (size_t i = 0; i < m->nfiles; i++)
 			p.traced |= m->files[i].f.tgid == (uint32_t)pid;
 		if (m->nprocs == cap) {
 			void *np = realloc(m->procs, (cap = cap ? 2 * cap : 16) * sizeof(p));
 
 			if (!np) {
+				free(p.devs);
 				closedir(d);
 				return -ENOMEM;
 			}
@@ -504,9 +672,68 @@ static const char *container_backend(const struct vfs_container *c)
 
 /* A group or device of container @c (the container's own file is the container itself). */
 static bool member_of(const struct mirror *m, const struct mirror_container *c,
-		      const struct vfs_file *f)
+		      const struct mirror_file *mf)
 {
-	return container_of_file(m, f) == c->file && f->kind != VFS_KIND_CONTAINER;
+	return mf->f.kind != VFS_KIND_CONTAINER && mirror__container_of(m, mf) == c;
+}
+
+/* Kernel addresses only on request (state --kernel-addresses). */
+static void kaddr_json(const struct mirror *m, struct json_writer *jw, const char *name,
+		       uint64_t addr)
+{
+	if (m->kaddr)
+		json_kv_hex(jw, name, addr);
+}
+
+/* A file's id, or null when there is none. */
+static void id_or_null_json(struct json_writer *jw, const char *name, unsigned int id)
+{
+	json_name(jw, name);
+	if (id)
+		json_u64(jw, id);
+	else
+		json_null(jw);
+}
+
+static void group_or_null_json(struct json_writer *jw, const char *name, int group)
+{
+	json_name(jw, name);
+	if (group >= 0)
+		json_s64(jw, group);
+	else
+		json_null(jw);
+}
+
+/* "0000:00:02.0 (driver vfio-pci, iommu group 7, opened through its group)" */
+static void print_device_identity(const struct mirror_file *mf, FILE *out)
+{
+	const struct vfs_file *f = &mf->f;
+
+	fprintf(out, "%s (driver %s, ", f->device[0] ? f->device : "unknown",
+		f->driver[0] ? f->driver : "unknown");
+	if (mf->iommu_group >= 0)
+		fprintf(out, "iommu group %d, ", mf->iommu_group);
+	fprintf(out, "opened through %s)",
+		!strcmp(mirror_device_opened(f), "cdev") ? "the cdev" : "its group");
+}
+
+/* The members of a device's JSON object that say who it is. */
+static void device_identity_json(const struct mirror_file *mf, struct json_writer *jw)
+{
+	const struct vfs_file *f = &mf->f;
+
+	json_name(jw, "address");
+	if (f->device[0])
+		json_string(jw, f->device);
+	else
+		json_null(jw);
+	json_name(jw, "driver");
+	if (f->driver[0])
+		json_string(jw, f->driver);
+	else
+		json_null(jw);
+	group_or_null_json(jw, "iommu_group", mf->iommu_group);
+	json_kv_string(jw, "opened", mirror_device_opened(f));
 }
 
 static void print_session(FILE *out, const char *indent, const char *what,
@@ -591,12 +818,13 @@ static void print_container_head(const struct mirror_container *c, FILE *out)
 		fprintf(out, "  ioas %u\n", c->ioas);
 }
 
-static void container_head_json(const struct mirror_container *c, struct json_writer *jw)
+static void container_head_json(const struct mirror *m, const struct mirror_container *c,
+				struct json_writer *jw)
 {
 	const struct vfs_container *v = &c->c;
 
 	json_kv_u64(jw, "id", c->id);
-	json_kv_hex(jw, "file", c->file);
+	kaddr_json(m, jw, "file", c->file);
 	json_kv_u64(jw, "ioas", c->ioas);
 	json_kv_string(jw, "backend", container_backend(v));
 	json_kv_u64(jw, "pid", v->tgid);
@@ -619,11 +847,18 @@ static void container_head_json(const struct mirror_container *c, struct json_wr
 static void print_members(const struct mirror *m, const struct mirror_container *c, FILE *out)
 {
 	for (size_t i = 0; i < m->nfiles; i++) {
-		const struct vfs_file *f = &m->files[i].f;
+		const struct mirror_file *mf = &m->files[i];
+		const struct vfs_file *f = &mf->f;
 
-		if (member_of(m, c, f))
-			fprintf(out, "  %s %s (pid %u fd %d)\n", decode_kind_name(f->kind), f->name,
-				f->tgid, f->fd);
+		if (!member_of(m, c, mf))
+			continue;
+		if (f->kind == VFS_KIND_DEVICE) {
+			fprintf(out, "  device ");
+			print_device_identity(mf, out);
+		} else {
+			fprintf(out, "  %s %s", decode_kind_name(f->kind), f->name);
+		}
+		fprintf(out, " (pid %u fd %d)\n", f->tgid, f->fd);
 	}
 }
 
@@ -635,12 +870,15 @@ static void members_json(const struct mirror *m, const struct mirror_container *
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct vfs_file *f = &m->files[i].f;
 
-		if (!member_of(m, c, f))
+		if (!member_of(m, c, &m->files[i]))
 			continue;
 		json_start_object(jw);
 		json_kv_string(jw, "kind", decode_kind_name(f->kind));
+		json_kv_u64(jw, "id", m->files[i].id);
 		json_kv_string(jw, "name", f->name);
-		json_kv_hex(jw, "file", m->files[i].file);
+		if (f->kind == VFS_KIND_DEVICE)
+			device_identity_json(&m->files[i], jw);
+		kaddr_json(m, jw, "file", m->files[i].file);
 		json_kv_u64(jw, "pid", f->tgid);
 		json_kv_s64(jw, "fd", f->fd);
 		json_end_object(jw);
@@ -686,22 +924,31 @@ static void qemu_ranges_json(const struct mirror_ranges *r, struct json_writer *
 	json_end_object(jw);
 }
 
-static void print_mappings(const struct mirror_container *c, FILE *out)
+static const char *device_name_of(const struct mirror *m, uint64_t file)
+{
+	const struct mirror_file *mf = mfile_of(m, file);
+
+	return mf && mf->f.device[0] ? mf->f.device : "unknown";
+}
+
+static void print_mappings(const struct mirror *m, const struct mirror_container *c, FILE *out)
 {
 	for (size_t i = 0; i < c->nmaps; i++) {
 		const struct mirror_mapping *mp = &c->maps[i];
 
 		fprintf(out,
-			"  map 0x%" PRIx64 "-0x%" PRIx64 " size 0x%" PRIx64 " vaddr 0x%" PRIx64
-			"%s\n",
-			mp->iova, mp->iova + mp->size - 1, mp->size, mp->vaddr,
-			mp->bar	   ? " (BAR of a device of this container)" :
-			mp->device ? " (BAR of another container's device)" :
-				     "");
+			"  map 0x%" PRIx64 "-0x%" PRIx64 " size 0x%" PRIx64 " vaddr 0x%" PRIx64,
+			mp->iova, mp->iova + mp->size - 1, mp->size, mp->vaddr);
+		if (mp->device)
+			fprintf(out, " (BAR of %s device %s)",
+				mp->bar ? "this container's" : "another container's",
+				device_name_of(m, mp->device));
+		fprintf(out, "\n");
 	}
 }
 
-static void mappings_json(const struct mirror_container *c, struct json_writer *jw)
+static void mappings_json(const struct mirror *m, const struct mirror_container *c,
+			  struct json_writer *jw)
 {
 	json_name(jw, "mappings");
 	json_start_array(jw);
@@ -713,8 +960,17 @@ static void mappings_json(const struct mirror_container *c, struct json_writer *
 		json_kv_hex(jw, "size", mp->size);
 		json_kv_hex(jw, "vaddr", mp->vaddr);
 		json_kv_hex(jw, "flags", mp->flags);
-		if (mp->device)
-			json_kv_hex(jw, "device", mp->device);
+		if (mp->device) {
+			const struct mirror_file *d = mfile_of(m, mp->device);
+
+			json_name(jw, "device");
+			if (d && d->f.device[0])
+				json_string(jw, d->f.device);
+			else
+				json_null(jw);
+			id_or_null_json(jw, "device_id", d ? d->id : 0);
+			kaddr_json(m, jw, "device_file", mp->device);
+		}
 		json_kv_bool(jw, "bar", mp->bar);
 		json_end_object(jw);
 	}
@@ -729,7 +985,7 @@ void mirror__print_container(const struct mirror *m, const struct mirror_contain
 	print_container_head(c, out);
 	print_members(m, c, out);
 	print_qemu_ranges(&c->ranges, out);
-	print_mappings(c, out);
+	print_mappings(m, c, out);
 	snprintf(what, sizeof(what), "%s dirty tracking", decode_method_name(VFS_DIRTY_TYPE1));
 	if (s)
 		print_session(out, "  ", what, s);
@@ -739,10 +995,10 @@ void mirror__container_json(const struct mirror *m, const struct mirror_containe
 			    struct json_writer *jw)
 {
 	json_start_object(jw);
-	container_head_json(c, jw);
+	container_head_json(m, c, jw);
 	qemu_ranges_json(&c->ranges, jw);
 	members_json(m, c, jw);
-	mappings_json(c, jw);
+	mappings_json(m, c, jw);
 	session_or_null_json(jw, "dirty_tracking", VFS_DIRTY_TYPE1,
 			     session_of(m, c->file, 0, VFS_DIRTY_TYPE1));
 	json_end_object(jw);
@@ -758,6 +1014,21 @@ static void print_processes(const struct mirror *m, FILE *out)
 			p->pid, p->comm, p->fds[VFS_KIND_CONTAINER], p->fds[VFS_KIND_GROUP],
 			p->fds[VFS_KIND_DEVICE], p->fds[VFS_KIND_IOMMUFD],
 			p->traced ? "" : " [partially known: no VFIO call seen yet]");
+		for (size_t j = 0; j < p->ndevs; j++) {
+			const struct mirror_proc_device *d = &p->devs[j];
+
+			fprintf(out, "  device fd %d: ", d->fd);
+			if (d->address[0])
+				fprintf(out, "%s (driver %s", d->address,
+					d->driver[0] ? d->driver : "unknown");
+			else
+				fprintf(out, "not named until its first traced call (");
+			if (d->iommu_group >= 0)
+				fprintf(out, ", iommu group %d", d->iommu_group);
+			fprintf(out, "%sopened through %s)%s\n", d->address[0] ? ", " : "",
+				d->cdev ? "the cdev" : "its group",
+				d->traced ? "" : " [no VFIO call seen yet]");
+		}
 	}
 }
 
@@ -778,6 +1049,29 @@ static void processes_json(const struct mirror *m, struct json_writer *jw)
 		for (int k = 1; k < VFS_KINDS; k++)
 			json_kv_s64(jw, decode_kind_name(k), p->fds[k]);
 		json_end_object(jw);
+		json_name(jw, "devices");
+		json_start_array(jw);
+		for (size_t j = 0; j < p->ndevs; j++) {
+			const struct mirror_proc_device *d = &p->devs[j];
+
+			json_start_object(jw);
+			json_kv_s64(jw, "fd", d->fd);
+			json_name(jw, "address");
+			if (d->address[0])
+				json_string(jw, d->address);
+			else
+				json_null(jw);
+			json_name(jw, "driver");
+			if (d->driver[0])
+				json_string(jw, d->driver);
+			else
+				json_null(jw);
+			group_or_null_json(jw, "iommu_group", d->iommu_group);
+			json_kv_string(jw, "opened", d->cdev ? "cdev" : "group");
+			json_kv_bool(jw, "traced", d->traced);
+			json_end_object(jw);
+		}
+		json_end_array(jw);
 		json_end_object(jw);
 	}
 	json_end_array(jw);
@@ -787,13 +1081,19 @@ static void print_devices(const struct mirror *m, FILE *out)
 {
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct vfs_file *f = &m->files[i].f;
+		const struct mirror_container *c;
 		const struct vfs_session *s;
 
 		if (f->kind != VFS_KIND_DEVICE)
 			continue;
 		s = session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE);
-		fprintf(out, "device %s: pid %u (%.16s) fd %d, %u ioctl(s)\n", f->name, f->tgid,
-			f->comm, f->fd, f->ioctls);
+		c = mirror__container_of(m, &m->files[i]);
+		fprintf(out, "device ");
+		print_device_identity(&m->files[i], out);
+		if (c)
+			fprintf(out, " in container %u", c->id);
+		fprintf(out, ": pid %u (%.16s) fd %d, %u ioctl(s)\n", f->tgid, f->comm, f->fd,
+			f->ioctls);
 		if (s)
 			print_session(out, "  ", "DMA logging", s);
 	}
@@ -805,14 +1105,20 @@ static void devices_json(const struct mirror *m, struct json_writer *jw)
 	json_start_array(jw);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct vfs_file *f = &m->files[i].f;
+		const struct mirror_container *c;
 
 		if (f->kind != VFS_KIND_DEVICE)
 			continue;
+		c = mirror__container_of(m, &m->files[i]);
 		json_start_object(jw);
+		json_kv_u64(jw, "id", m->files[i].id);
 		json_kv_string(jw, "name", f->name);
-		json_kv_hex(jw, "file", m->files[i].file);
-		json_kv_hex(jw, "group_file", f->parent);
-		json_kv_hex(jw, "container_file", container_of_file(m, f));
+		device_identity_json(&m->files[i], jw);
+		id_or_null_json(jw, "container", c ? c->id : 0);
+		/* the group file it came from, or for a cdev the iommufd it was bound to */
+		id_or_null_json(jw, "parent", file_id(m, f->parent));
+		kaddr_json(m, jw, "file", m->files[i].file);
+		kaddr_json(m, jw, "parent_file", f->parent);
 		json_kv_u64(jw, "pid", f->tgid);
 		json_kv_string(jw, "comm", f->comm);
 		json_kv_s64(jw, "fd", f->fd);
@@ -833,10 +1139,12 @@ static void files_json(const struct mirror *m, struct json_writer *jw)
 		const struct vfs_file *f = &m->files[i].f;
 
 		json_start_object(jw);
-		json_kv_hex(jw, "file", m->files[i].file);
+		json_kv_u64(jw, "id", m->files[i].id);
+		kaddr_json(m, jw, "file", m->files[i].file);
 		json_kv_string(jw, "kind", decode_kind_name(f->kind));
 		json_kv_string(jw, "name", f->name);
-		json_kv_hex(jw, "parent", f->parent);
+		id_or_null_json(jw, "parent", file_id(m, f->parent));
+		kaddr_json(m, jw, "parent_file", f->parent);
 		json_kv_u64(jw, "pid", f->tgid);
 		json_kv_s64(jw, "fd", f->fd);
 		json_kv_u64(jw, "ioctls", f->ioctls);
@@ -866,7 +1174,8 @@ static void iommufd_sessions_json(const struct mirror *m, struct json_writer *jw
 		if (m->sess[i].key.method != VFS_DIRTY_HWPT)
 			continue;
 		json_start_object(jw);
-		json_kv_hex(jw, "file", m->sess[i].key.file);
+		id_or_null_json(jw, "iommufd", file_id(m, m->sess[i].key.file));
+		kaddr_json(m, jw, "file", m->sess[i].key.file);
 		json_kv_u64(jw, "hwpt_id", m->sess[i].key.id);
 		json_name(jw, "session");
 		session_json(jw, VFS_DIRTY_HWPT, &m->sess[i].s);
