@@ -11,6 +11,7 @@
 #   tests/vm/src/NAME.c     -> build/tests/vm/NAME (programs run inside the guest)
 #   tests/vm/iommufd/iommufd_test_domain.c -> with `make kmod` (needs the own kernel's tree)
 #   bench/NAME.c            -> build/bench/NAME
+#   tests/fuzz/fuzz_NAME.c  -> build/fuzz/fuzz_NAME (libFuzzer, clang; corpus tests/fuzz/corpus/NAME)
 
 OUTPUT ?= build
 CLANG ?= clang
@@ -58,19 +59,22 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUTPUT)/tests/bpf/%,$(BPFT_SRCS))
 VMP_SRCS := $(wildcard tests/vm/src/*.c)
 VMP_BINS := $(patsubst tests/vm/src/%.c,$(OUTPUT)/tests/vm/%,$(VMP_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 # Link order: the wings, then common, which they all use.
 LIBVFIOSCOPE := $(foreach w,$(WINGS),$(OUTPUT)/libvfioscope-$(w).a)
 LIBVFIOSCOPE_ASAN := $(foreach w,$(WINGS),$(OUTPUT)/asan/libvfioscope-$(w).a)
+LIBVFIOSCOPE_FUZZ := $(foreach w,$(WINGS),$(OUTPUT)/fuzz/libvfioscope-$(w).a)
 WINGS_OK := $(OUTPUT)/.wings-ok
 VFIOSCOPE := $(OUTPUT)/vfioscope
 DEPS_STAMP := $(OUTPUT)/.deps-ok
 
-.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench \
+.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench fuzz \
 	format format-check kmod check-wings
 
-all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS)
+all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS) $(FUZZ_BINS)
 
 # The install step is the project's own: a fresh machine needs nothing done by hand.
 deps: $(DEPS_STAMP)
@@ -102,8 +106,17 @@ $(OUTPUT)/asan/%.o: %.c $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC-ASAN,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+# libFuzzer targets and the library under them: clang, with coverage, ASan and UBSan.
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-Wno-gnu-variable-sized-type-not-at-end \
+	-fno-sanitize-recover=all
+$(OUTPUT)/fuzz/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
+
 # The landing page is embedded with .incbin, which -MMD does not see.
-$(OUTPUT)/user/lib/exporter/landing_page.o $(OUTPUT)/asan/user/lib/exporter/landing_page.o: \
+$(OUTPUT)/user/lib/exporter/landing_page.o $(OUTPUT)/asan/user/lib/exporter/landing_page.o \
+		$(OUTPUT)/fuzz/user/lib/exporter/landing_page.o: \
 	web/landing.html
 
 # A wing that includes another wing's header fails the build here.
@@ -117,6 +130,11 @@ $(OUTPUT)/libvfioscope-$(1).a: $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard user/lib/
 	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 
 $(OUTPUT)/asan/libvfioscope-$(1).a: $(patsubst %.c,$(OUTPUT)/asan/%.o,$(wildcard user/lib/$(1)/*.c)) \
+		$(WINGS_OK)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
+
+$(OUTPUT)/fuzz/libvfioscope-$(1).a: $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(wildcard user/lib/$(1)/*.c)) \
 		$(WINGS_OK)
 	$$(call msg,AR,$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
@@ -134,6 +152,10 @@ $(UNIT_BINS): $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(LIBVFIOSCOPE)
 $(UNIT_ASAN): $(OUTPUT)/asan/%: $(OUTPUT)/asan/tests/unit/%.o $(LIBVFIOSCOPE_ASAN)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -lcmocka -o $@
+
+$(FUZZ_BINS): $(OUTPUT)/fuzz/%: $(OUTPUT)/fuzz/tests/fuzz/%.o $(LIBVFIOSCOPE_FUZZ)
+	$(call msg,BINARY,$@)
+	$(Q)$(CLANG) $(CFLAGS) -fsanitize=fuzzer,address,undefined $^ $(LIBS) -o $@
 
 $(BPFT_BINS): $(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(LIBVFIOSCOPE)
 	$(call msg,BINARY,$@)
@@ -172,14 +194,14 @@ TIER := tests/run-tier
 # fails if any tier did.
 test: all
 	$(Q)rm -rf $(OUTPUT)/results
-	-$(Q)$(TIER) unit $(UNIT_BINS)
+	-$(Q)$(TIER) unit $(UNIT_BINS) tests/fuzz/replay.sh
 	-$(Q)$(TIER) bpf $(BPFT_BINS) $(wildcard tests/bpf/*.sh)
 	-$(Q)$(MAKE) kmod
 	-$(Q)tests/vm/run-all $(VM_KERNELS)
 	$(Q)tests/summary $(OUTPUT)/results
 
-test-unit: $(UNIT_BINS) $(VFIOSCOPE)
-	$(Q)$(TIER) unit $(UNIT_BINS)
+test-unit: $(UNIT_BINS) $(VFIOSCOPE) $(FUZZ_BINS)
+	$(Q)$(TIER) unit $(UNIT_BINS) tests/fuzz/replay.sh
 
 test-bpf: $(VFIOSCOPE) $(BPFT_BINS)
 	$(Q)$(TIER) bpf $(BPFT_BINS) $(wildcard tests/bpf/*.sh)
@@ -204,6 +226,11 @@ demo: all kmod
 
 bench: $(BENCH_BINS) $(VFIOSCOPE)
 	$(Q)scripts/bench
+
+# Each libFuzzer target for FUZZ_SECONDS (default 60) from its committed corpus; new inputs go
+# to build/fuzz/corpus, crashes to build/fuzz/crashes.
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/fuzz $(FUZZ_BINS)
 
 check-wings:
 	$(Q)scripts/check-wings && echo "wings: each uses only common"

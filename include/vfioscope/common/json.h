@@ -16,6 +16,8 @@ struct json_writer *json_writer__new(FILE *out);
 void json_writer__free(struct json_writer *jw);
 /* Nesting depth still open (0 once the document is complete). */
 int json_writer__depth(const struct json_writer *jw);
+/* Out of memory for a nesting level: the writer stopped writing (the document is cut short). */
+bool json_writer__failed(const struct json_writer *jw);
 
 void json_start_object(struct json_writer *jw);
 void json_end_object(struct json_writer *jw);

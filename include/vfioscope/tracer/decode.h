@@ -27,6 +27,13 @@ const char *decode_method_name(unsigned int method);
 /* Op by exact name (decode_op_name's spelling); -ENOENT if none. */
 int decode_op_by_name(const char *name);
 
+/*
+ * The event in a ring-buffer record of @size bytes, as the BPF side emits it (a record stops
+ * before in[], out[] or ranges[] when those are empty): @data itself when whole, else a copy in
+ * @buf with the rest zeroed; NULL when too short to hold an event's header.
+ */
+const struct vfs_event *decode_record(const void *data, size_t size, struct vfs_event *buf);
+
 /* "iova=0x100000 size=0x100000 ..." for the arguments read at entry, then " => ..." for the
  * results read at exit. Returns the length written (snprintf rules). */
 int decode_args_text(const struct vfs_event *ev, char *buf, size_t len);

@@ -6,13 +6,15 @@
 
 #include "vfioscope/common/json.h"
 
-#define JSON_MAX_DEPTH 32
-
 struct json_writer {
 	FILE *out;
 	int depth;
-	/* per level: has a value been written (a comma is due before the next)? */
-	bool need_comma[JSON_MAX_DEPTH];
+	/* per level: has a value been written (a comma is due before the next)? Grows with the
+	 * nesting; a level that cannot be allocated leaves the writer failed (it writes nothing
+	 * more, so the output is cut short rather than wrong). */
+	bool *need_comma;
+	int cap;
+	bool failed;
 	bool after_name;
 };
 
@@ -30,12 +32,19 @@ struct json_writer *json_writer__new(FILE *out)
 
 void json_writer__free(struct json_writer *jw)
 {
+	if (jw)
+		free(jw->need_comma);
 	free(jw);
 }
 
 int json_writer__depth(const struct json_writer *jw)
 {
 	return jw->depth;
+}
+
+bool json_writer__failed(const struct json_writer *jw)
+{
+	return jw->failed;
 }
 
 static void json_sep(struct json_writer *jw)
@@ -60,10 +69,20 @@ static void json_end_doc(struct json_writer *jw)
 
 static void json_open(struct json_writer *jw, char c)
 {
+	if (jw->depth >= jw->cap) {
+		int cap = jw->cap ? 2 * jw->cap : 16;
+		bool *nc = realloc(jw->need_comma, cap * sizeof(*nc));
+
+		if (!nc) {
+			jw->failed = true;
+			return;
+		}
+		jw->need_comma = nc;
+		jw->cap = cap;
+	}
 	json_sep(jw);
 	fputc(c, jw->out);
-	if (jw->depth < JSON_MAX_DEPTH)
-		jw->need_comma[jw->depth] = false;
+	jw->need_comma[jw->depth] = false;
 	jw->depth++;
 }
 
@@ -77,30 +96,79 @@ static void json_close(struct json_writer *jw, char c)
 
 void json_start_object(struct json_writer *jw)
 {
+	if (jw->failed)
+		return;
 	json_open(jw, '{');
 }
 
 void json_end_object(struct json_writer *jw)
 {
+	if (jw->failed)
+		return;
 	json_close(jw, '}');
 }
 
 void json_start_array(struct json_writer *jw)
 {
+	if (jw->failed)
+		return;
 	json_open(jw, '[');
 }
 
 void json_end_array(struct json_writer *jw)
 {
+	if (jw->failed)
+		return;
 	json_close(jw, ']');
 }
 
+/* Length of the well-formed UTF-8 sequence at @p (1-4), or 0 if it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+	unsigned int cp, n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 1, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 2, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 3, cp = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
+/*
+ * A JSON string. Names that come from other processes (comm, device names) may hold any bytes:
+ * a byte that does not start well-formed UTF-8 is written as U+FFFD, so the line stays JSON.
+ */
 static void json_quote(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	int n;
 
 	fputc('"', out);
 	for (; *p; p++) {
+		if (*p >= 0x80) {
+			n = utf8_len(p);
+			if (!n) {
+				fputs("\ufffd", out);
+				continue;
+			}
+			fwrite(p, 1, n, out);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			fputs("\\\"", out);
@@ -129,6 +197,8 @@ static void json_quote(FILE *out, const char *s)
 
 void json_name(struct json_writer *jw, const char *name)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	json_quote(jw->out, name);
 	fputc(':', jw->out);
@@ -137,6 +207,8 @@ void json_name(struct json_writer *jw, const char *name)
 
 void json_string(struct json_writer *jw, const char *s)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	json_quote(jw->out, s);
 	json_end_doc(jw);
@@ -144,6 +216,8 @@ void json_string(struct json_writer *jw, const char *s)
 
 void json_u64(struct json_writer *jw, uint64_t v)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	fprintf(jw->out, "%" PRIu64, v);
 	json_end_doc(jw);
@@ -151,6 +225,8 @@ void json_u64(struct json_writer *jw, uint64_t v)
 
 void json_s64(struct json_writer *jw, int64_t v)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	fprintf(jw->out, "%" PRId64, v);
 	json_end_doc(jw);
@@ -158,6 +234,8 @@ void json_s64(struct json_writer *jw, int64_t v)
 
 void json_double(struct json_writer *jw, double v)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	/* JSON has no NaN or infinity */
 	if (isfinite(v))
@@ -169,6 +247,8 @@ void json_double(struct json_writer *jw, double v)
 
 void json_bool(struct json_writer *jw, bool v)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	fputs(v ? "true" : "false", jw->out);
 	json_end_doc(jw);
@@ -176,6 +256,8 @@ void json_bool(struct json_writer *jw, bool v)
 
 void json_null(struct json_writer *jw)
 {
+	if (jw->failed)
+		return;
 	json_sep(jw);
 	fputs("null", jw->out);
 	json_end_doc(jw);

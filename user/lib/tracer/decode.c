@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,17 @@ enum dirty_method decode_dirty_method(unsigned int method)
 const char *decode_method_name(unsigned int method)
 {
 	return dirty_method_name(decode_dirty_method(method));
+}
+
+const struct vfs_event *decode_record(const void *data, size_t size, struct vfs_event *buf)
+{
+	if (size < offsetof(struct vfs_event, in))
+		return NULL;
+	if (size >= sizeof(*buf))
+		return data;
+	memcpy(buf, data, size);
+	memset((char *)buf + size, 0, sizeof(*buf) - size);
+	return buf;
 }
 
 uint64_t decode_bitmap_bytes(uint64_t length, uint64_t page_size)
@@ -597,8 +609,9 @@ static void time_sb(const struct vfs_event *ev, int64_t mono_to_real_ns, struct 
 {
 	static __thread time_t cached_sec = -1;
 	static __thread struct tm tm;
-	int64_t ns = (int64_t)ev->ts_ns + mono_to_real_ns;
-	time_t sec = ns / 1000000000;
+	/* unsigned: a record's time is whatever the ring held, and must not overflow */
+	uint64_t ns = ev->ts_ns + (uint64_t)mono_to_real_ns;
+	time_t sec = (time_t)(ns / 1000000000);
 
 	if (!mono_to_real_ns) {
 		strbuf_u64(s, ev->ts_ns / 1000000000);
@@ -645,7 +658,8 @@ int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char 
 	strbuf_lit(&s, ") = ");
 	strbuf_s64(&s, ev->ret);
 	if (ev->ret < 0) {
-		const char *desc = strerrordesc_np(-ev->ret); /* strerror translates: slow */
+		/* strerror translates: slow; a kernel errno is below 4096 */
+		const char *desc = ev->ret > -4096 ? strerrordesc_np((int)-ev->ret) : NULL;
 
 		strbuf_lit(&s, " ");
 		strbuf_str(&s, err_name(ev->ret));
@@ -669,13 +683,18 @@ int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char 
 
 void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, struct json_writer *jw)
 {
+	char comm[sizeof(ev->comm) + 1];
+
 	json_start_object(jw);
 	json_kv_u64(jw, "ts_ns", ev->ts_ns);
 	if (mono_to_real_ns)
-		json_kv_double(jw, "time", ((int64_t)ev->ts_ns + mono_to_real_ns) / 1e9);
+		json_kv_double(jw, "time", (double)(ev->ts_ns + (uint64_t)mono_to_real_ns) / 1e9);
 	json_kv_u64(jw, "pid", ev->pid);
 	json_kv_u64(jw, "tid", ev->tid);
-	json_kv_string(jw, "comm", ev->comm);
+	/* the kernel ends comm in a NUL; a record is not trusted to */
+	memcpy(comm, ev->comm, sizeof(ev->comm));
+	comm[sizeof(ev->comm)] = '\0';
+	json_kv_string(jw, "comm", comm);
 	json_kv_string(jw, "kind", decode_kind_name(ev->kind));
 	if (ev->kind == VFS_KIND_DEVICE && ev->device[0]) {
 		char dev[VFS_DEV_NAME + 1];

@@ -13,6 +13,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "vfioscope/tracer/decode.h"
 #include "vfioscope/tracer/tracer.h"
 #include "vfioscope/common/log.h"
 /* after events.h (through tracer.h): the skeleton names its types */
@@ -619,18 +620,13 @@ int tracer__programs(const struct tracer *t, const struct tracer_prog_status **p
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
-	struct vfs_event ev;
+	struct vfs_event buf;
+	const struct vfs_event *ev = decode_record(data, size, &buf);
 
-	/* a record stops before in[], out[] or ranges[] when those are empty */
-	if (size < offsetof(struct vfs_event, in))
+	if (!ev)
 		return 0;
-	if (size < sizeof(ev)) {
-		memcpy(&ev, data, size);
-		memset((char *)&ev + size, 0, sizeof(ev) - size);
-		data = &ev;
-	}
 	t->cb_count++;
-	return t->cb ? t->cb(t->cb_ctx, data) : 0;
+	return t->cb ? t->cb(t->cb_ctx, ev) : 0;
 }
 
 int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx)
