@@ -615,6 +615,13 @@ static void test_tracker_fault_spec_parses(void **state)
 	assert_int_equal(tracker_fault_parse("dev_start:0", &fl), -EINVAL);
 	assert_int_equal(tracker_fault_parse("bogus:1", &fl), -EINVAL);
 	assert_int_equal(tracker_fault_parse("dev_start", &fl), -EINVAL);
+	/* each part whole: no trailing text, no errno beyond the kernel's (found by fuzz_cmdline) */
+	assert_int_equal(tracker_fault_parse("dev_start:1x", &fl), -EINVAL);
+	assert_int_equal(tracker_fault_parse("dev_start:1:EINVALX", &fl), -EINVAL);
+	assert_int_equal(tracker_fault_parse("dev_start:1:22222222222222222222222222222222", &fl),
+			 -EINVAL);
+	assert_int_equal(tracker_fault_parse("dev_start:1:4096", &fl), -EINVAL);
+	assert_int_equal(tracker_fault_parse("dev_start:1:", &fl), -EINVAL);
 }
 
 static void test_tracker_method_names_round_trip(void **state)

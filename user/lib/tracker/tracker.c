@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Dirty tracking policy and lifecycle: device -> IOMMU -> perpetual, start/sync/stop. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "vfioscope/tracker/devlog.h"
 #include "vfioscope/tracker/iommu_dirty.h"
 #include "vfioscope/common/log.h"
+#include "vfioscope/common/parse.h"
 #include "vfioscope/tracker/tracker.h"
 #include "vfioscope/tracker/vfio.h"
 
@@ -199,33 +201,46 @@ static const struct {
 
 int tracker_fault_parse(const char *spec, struct tracker_fault *fault)
 {
-	char op[32], e[32] = "EIO";
-	unsigned int nth;
-	int n, i;
+	const char *c1, *c2, *why;
+	char buf[64], *nth_s, *e = NULL;
+	int nth, i, v;
 
 	memset(fault, 0, sizeof(*fault));
-	n = sscanf(spec, "%31[a-z_]:%u:%31[A-Z0-9]", op, &nth, e);
-	if (n < 2 || !nth)
+	/* STEP:N[:ERRNO], each part whole (nothing after it) */
+	if (strlen(spec) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, spec);
+	c1 = strchr(buf, ':');
+	if (!c1)
+		return -EINVAL;
+	buf[c1 - buf] = '\0';
+	nth_s = buf + (c1 - buf) + 1;
+	c2 = strchr(nth_s, ':');
+	if (c2) {
+		nth_s[c2 - nth_s] = '\0';
+		e = nth_s + (c2 - nth_s) + 1;
+	}
+	if (parse_int(nth_s, 1, INT_MAX, &nth, &why))
 		return -EINVAL;
 	fault->nth = nth;
 	for (i = 0; i < TRACKER_OP_COUNT; i++)
-		if (!strcmp(op, op_names[i]))
+		if (!strcmp(buf, op_names[i]))
 			break;
 	if (i == TRACKER_OP_COUNT)
 		return -EINVAL;
 	fault->op = i;
-	fault->err = 0;
+	fault->err = -EIO;
+	if (!e)
+		return 0;
 	for (size_t k = 0; k < sizeof(errnames) / sizeof(errnames[0]); k++)
-		if (!strcmp(e, errnames[k].name))
+		if (!strcmp(e, errnames[k].name)) {
 			fault->err = -errnames[k].err;
-	if (!fault->err) {
-		char *end;
-		long v = strtol(e, &end, 10);
-
-		if (*end || v <= 0)
-			return -EINVAL;
-		fault->err = -(int)v;
-	}
+			return 0;
+		}
+	/* a kernel errno is below 4096 */
+	if (parse_int(e, 1, 4095, &v, &why))
+		return -EINVAL;
+	fault->err = -v;
 	return 0;
 }
 
