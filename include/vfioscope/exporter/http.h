@@ -46,6 +46,9 @@ struct http_server_opts {
 int http_parse_listen(const char *spec, bool allow_remote, struct sockaddr_storage *ss,
 		      socklen_t *len);
 
+/* Does an Accept-Encoding header accept gzip (q > 0)? NULL: no. */
+bool http_wants_gzip(const char *accept_encoding);
+
 int http_server__new(const struct http_server_opts *opts, struct http_server **out);
 /* The bound port (useful with port 0). */
 int http_server__port(const struct http_server *srv);

@@ -145,8 +145,7 @@ static enum MHD_Result send_text(struct http_server *srv, struct MHD_Connection 
 	return ret;
 }
 
-/* Does the Accept-Encoding header accept gzip (q > 0)? */
-static bool wants_gzip(const char *ae)
+bool http_wants_gzip(const char *ae)
 {
 	const char *p = ae;
 
@@ -226,8 +225,8 @@ static enum MHD_Result serve_metrics(struct http_server *srv, struct MHD_Connect
 		return send_text(srv, conn, "metrics", MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "text/plain; charset=utf-8", "failed to render metrics\n");
 	}
-	gzip = wants_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						      MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	gzip = http_wants_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							   MHD_HTTP_HEADER_ACCEPT_ENCODING));
 	if (gzip) {
 		char *z;
 		size_t zlen;
