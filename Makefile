@@ -39,9 +39,17 @@ LIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic -lelf -lz -lmicrohttpd -lpthread -lm
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS ?= -g -O2
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# SANITIZE=1 builds everything (the command, the tests, the guest programs) with ASan and
+# UBSan, e.g. `make SANITIZE=1 test-bpf test-vm`; the next plain `make` rebuilds without them.
+ifeq ($(SANITIZE),1)
+CFLAGS += $(SAN_FLAGS)
+endif
+# Objects depend on the flags they were built with: changing CFLAGS or SANITIZE rebuilds.
+FLAGS_STAMP := $(OUTPUT)/.cflags
+$(shell mkdir -p $(OUTPUT) && echo '$(CFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CFLAGS)' > $(FLAGS_STAMP))
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(OUTPUT) $(LIBBPF_CFLAGS) \
 	-DVFIOSCOPE_VERSION='"$(VERSION)"' -MMD -MP
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -98,7 +106,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # Every user object may include a skeleton: generate them all first.
-$(OUTPUT)/%.o: %.c $(SKELS) | $(DEPS_STAMP)
+$(OUTPUT)/%.o: %.c $(SKELS) $(FLAGS_STAMP) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -163,7 +171,8 @@ $(BPFT_BINS): $(OUTPUT)/tests/bpf/%: $(OUTPUT)/tests/bpf/%.o $(LIBVFIOSCOPE)
 
 # Guest-side test programs use the plain uAPI only (no libvfioscope), so the kernel and the
 # test device are checked independently of our library.
-$(VMP_BINS): $(OUTPUT)/tests/vm/%: tests/vm/src/%.c $(wildcard tests/vm/src/*.h) | $(DEPS_STAMP)
+$(VMP_BINS): $(OUTPUT)/tests/vm/%: tests/vm/src/%.c $(wildcard tests/vm/src/*.h) $(FLAGS_STAMP) \
+		| $(DEPS_STAMP)
 	$(call msg,BINARY,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Itests/vm/src $< -o $@
 
