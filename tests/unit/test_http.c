@@ -351,6 +351,66 @@ static void test_idle_connections_at_the_limit_are_reaped_and_next_client_served
 	}
 }
 
+/* A client bound to 127.0.0.@host (any 127/8 address reaches the loopback listener). */
+static int connect_from(int port, int host)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	src.sin_addr.s_addr = htonl(0x7f000000 | host);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static void test_one_address_cannot_take_every_connection(void **state)
+{
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	struct fixture *fx = *state;
+	struct http_server_opts o = {
+		.listen = "127.0.0.1:0",
+		.max_conns = 8,
+		.max_conns_per_ip = 2,
+		.timeout_s = 30, /* the slow clients stay for the whole test */
+		.reg = fx->reg,
+	};
+	struct http_server *srv;
+	int slow[2], extra, ok, port;
+	size_t n;
+	char *r;
+
+	assert_int_equal(http_server__new(&o, &srv), 0);
+	assert_int_equal(http_server__start(srv), 0);
+	port = http_server__port(srv);
+	/* two slow clients from 127.0.0.2 hold their address's share ... */
+	for (int i = 0; i < 2; i++) {
+		slow[i] = connect_from(port, 2);
+		assert_int_equal(send(slow[i], "GET /met", 8, MSG_NOSIGNAL), 8);
+	}
+	/* ... a third from there is turned away, answered with nothing */
+	extra = connect_from(port, 2);
+	send(extra, req, sizeof(req) - 1, MSG_NOSIGNAL);
+	r = read_all(extra, &n);
+	assert_int_equal(n, 0);
+	free(r);
+	close(extra);
+	/* while the scraper at 127.0.0.1 is served */
+	ok = connect_from(port, 1);
+	assert_int_equal(send(ok, req, sizeof(req) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(req) - 1);
+	r = read_all(ok, NULL);
+	assert_int_equal(status_of(r), 200);
+	free(r);
+	close(ok);
+	for (int i = 0; i < 2; i++)
+		close(slow[i]);
+	http_server__free(srv);
+}
+
 static void test_healthz_reports_unhealthy_as_503(void **state)
 {
 	struct fixture *fx = *state;
@@ -414,6 +474,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_idle_connections_at_the_limit_are_reaped_and_next_client_served, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_one_address_cannot_take_every_connection,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_healthz_reports_unhealthy_as_503, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_landing_page_forbids_external_assets, setup,

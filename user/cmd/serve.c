@@ -46,6 +46,9 @@ static void serve_usage(FILE *out)
 		"                          SIGINT/SIGTERM)\n"
 		"  --keep-caps LIST        capabilities kept after setup (default none)\n"
 		"  --max-conns N           concurrent connections (default 64, 1..4096)\n"
+		"  --max-conns-per-ip N    concurrent connections from one address (default 16,\n"
+		"                          1..4096): slow or abusive clients cannot take every\n"
+		"                          connection from the scraper\n"
 		"  --http-timeout SECONDS  idle connection timeout (default 10)\n"
 		"  --no-tracer             do not load the BPF tracer (builds with one load it)\n"
 		"  --tracer-mode MODE      force the tracer's way in: fentry, kprobe, tp_btf, raw_tp\n"
@@ -260,6 +263,7 @@ static const struct option serve_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "keep-caps", required_argument, NULL, 'k' },
 	{ "max-conns", required_argument, NULL, 'c' },
+	{ "max-conns-per-ip", required_argument, NULL, 'I' },
 	{ "http-timeout", required_argument, NULL, 't' },
 	{ "simulate", required_argument, NULL, 's' },
 	{ "simulate-interval", required_argument, NULL, 'i' },
@@ -309,6 +313,10 @@ static int parse_value(struct serve *s, struct serve_opts *o, int c, const char 
 	case 'c':
 		err = opt_int("serve", "--max-conns", v, 1, 4096, &n);
 		o->hopts.max_conns = n;
+		return err;
+	case 'I':
+		err = opt_int("serve", "--max-conns-per-ip", v, 1, 4096, &n);
+		o->hopts.max_conns_per_ip = n;
 		return err;
 	case 't':
 		err = opt_int("serve", "--http-timeout", v, 1, 3600, &n);

@@ -3,7 +3,8 @@
  * The exporter's HTTP server (libmicrohttpd): /metrics (Prometheus text 0.0.4, or OpenMetrics
  * 1.0 when the Accept header asks for it), /healthz and a landing page at /. Only GET and HEAD
  * (405 otherwise); unknown paths 404; oversized requests refused by a per-connection memory
- * limit; idle clients dropped after a timeout; a bounded number of connections.
+ * limit; idle clients dropped after a timeout; a bounded number of connections, and of
+ * connections from one address (so slow clients elsewhere cannot starve the scraper).
  *
  * Two steps so the caller can drop privileges in between: http_server__new() parses the
  * listen address and binds the socket (a port below 1024 needs CAP_NET_BIND_SERVICE here),
@@ -30,6 +31,7 @@ struct http_server_opts {
 	const char *listen; /* "HOST:PORT", "[V6]:PORT", ":PORT"; NULL: the default */
 	bool allow_remote; /* permit a non-loopback address */
 	unsigned int max_conns; /* 0: 64 */
+	unsigned int max_conns_per_ip; /* 0: 16 (at most max_conns) */
 	unsigned int timeout_s; /* idle timeout; 0: 10 */
 	size_t conn_memory; /* per-connection memory, bounds request size; 0: 16 KiB */
 	unsigned int threads; /* 0: 2 */

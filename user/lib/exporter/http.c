@@ -359,6 +359,10 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 	srv->o = *opts;
 	if (!srv->o.max_conns)
 		srv->o.max_conns = 64;
+	if (!srv->o.max_conns_per_ip)
+		srv->o.max_conns_per_ip = 16;
+	if (srv->o.max_conns_per_ip > srv->o.max_conns)
+		srv->o.max_conns_per_ip = srv->o.max_conns;
 	if (!srv->o.timeout_s)
 		srv->o.timeout_s = 10;
 	if (!srv->o.conn_memory)
@@ -404,8 +408,9 @@ int http_server__start(struct http_server *srv)
 	srv->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, srv, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, srv->o.threads, MHD_OPTION_CONNECTION_LIMIT,
-		srv->o.max_conns, MHD_OPTION_CONNECTION_TIMEOUT, srv->o.timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->o.conn_memory,
+		srv->o.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->o.max_conns_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, srv->o.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		srv->o.conn_memory,
 		/* Refuse sloppy requests (bare LF, spaces in header names, ...). */
 		MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
