@@ -79,7 +79,7 @@ WINGS_OK := $(OUTPUT)/.wings-ok
 VFIOSCOPE := $(OUTPUT)/vfioscope
 DEPS_STAMP := $(OUTPUT)/.deps-ok
 
-.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench fuzz \
+.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench fuzz soak \
 	format format-check kmod check-wings
 
 all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS) $(FUZZ_BINS)
@@ -240,6 +240,11 @@ bench: $(BENCH_BINS) $(VFIOSCOPE)
 # to build/fuzz/corpus, crashes to build/fuzz/crashes.
 fuzz: $(FUZZ_BINS)
 	$(Q)scripts/fuzz $(FUZZ_BINS)
+
+# The exporter for SOAK_SECONDS (default 1800) under a real Prometheus scraping every second,
+# wrk bursts and 1,000 slow clients: prints RSS, fd and scrape-latency slopes.
+soak: $(VFIOSCOPE)
+	$(Q)scripts/soak
 
 check-wings:
 	$(Q)scripts/check-wings && echo "wings: each uses only common"
