@@ -59,6 +59,12 @@ struct mirror_session {
 	struct vfs_session s;
 };
 
+/* A HWPT allocated with IOMMU_HWPT_ALLOC, alive in its iommufd. */
+struct mirror_hwpt {
+	struct vfs_hwpt_key key;
+	struct vfs_hwpt h;
+};
+
 /*
  * A device fd found in /proc. A VFIO cdev (/dev/vfio/devices/vfioN) names its device through
  * sysfs; a device fd from GET_DEVICE_FD is an anonymous inode that /proc cannot tell apart
