@@ -113,6 +113,7 @@ void mirror__kernel_addresses(struct mirror *m, bool show);
 size_t mirror__containers(const struct mirror *m, const struct mirror_container **out);
 size_t mirror__files(const struct mirror *m, const struct mirror_file **out);
 size_t mirror__sessions(const struct mirror *m, const struct mirror_session **out);
+size_t mirror__hwpts(const struct mirror *m, const struct mirror_hwpt **out);
 size_t mirror__processes(const struct mirror *m, const struct mirror_process **out);
 
 /* How a device file was opened: "cdev" (/dev/vfio/devices/vfioN) or "group"

@@ -692,6 +692,12 @@ size_t mirror__sessions(const struct mirror *m, const struct mirror_session **ou
 	return m->nsess;
 }
 
+size_t mirror__hwpts(const struct mirror *m, const struct mirror_hwpt **out)
+{
+	*out = m->hwpts;
+	return m->nhwpts;
+}
+
 size_t mirror__processes(const struct mirror *m, const struct mirror_process **out)
 {
 	*out = m->procs;
