@@ -10,6 +10,7 @@
 #   tests/bpf/test_NAME.c   -> build/tests/bpf/test_NAME (cmocka, host kernel)
 #   tests/vm/src/NAME.c     -> build/tests/vm/NAME (programs run inside the guest)
 #   tests/vm/iommufd/iommufd_test_domain.c -> with `make kmod` (needs the own kernel's tree)
+#   tests/vm/iommufd/iommufd_ops.c          -> with `make kmod` too (iommufd_test.h)
 #   bench/NAME.c            -> build/bench/NAME
 #   tests/fuzz/fuzz_NAME.c  -> build/fuzz/fuzz_NAME (libFuzzer, clang; corpus tests/fuzz/corpus/NAME)
 
@@ -187,7 +188,8 @@ $(OUTPUT)/bench/metrics_render: $(OUTPUT)/user/cmd/testaid_simulator.o
 # program that runs the tracker's iommufd dirty calls on the kernel's IOMMUFD_TEST domain, which
 # needs iommufd_test.h (not uAPI) from the build tree of the project's own kernel.
 TEST_DOMAIN := $(OUTPUT)/tests/vm/iommufd_test_domain
-kmod: $(TEST_DOMAIN) | $(DEPS_STAMP)
+IOMMUFD_OPS := $(OUTPUT)/tests/vm/iommufd_ops
+kmod: $(TEST_DOMAIN) $(IOMMUFD_OPS) | $(DEPS_STAMP)
 	$(Q)if [ -x tests/kmod/build ]; then tests/kmod/build $(OUTPUT)/kmod; fi
 
 $(TEST_DOMAIN): tests/vm/iommufd/iommufd_test_domain.c $(OUTPUT)/libvfioscope-tracker.a \
@@ -196,6 +198,14 @@ $(TEST_DOMAIN): tests/vm/iommufd/iommufd_test_domain.c $(OUTPUT)/libvfioscope-tr
 	$(Q)ktree=$$(tests/vm/kernel fetch 6.12-iommufd)/build && \
 		mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude \
 		-I$$ktree/drivers/iommu/iommufd $< $(filter %.a,$^) -o $@
+
+# The program the tracer's iommufd scenarios watch: the plain uAPI, plus iommufd_test.h for the
+# part on the kernel's test domain.
+$(IOMMUFD_OPS): tests/vm/iommufd/iommufd_ops.c | $(DEPS_STAMP)
+	$(call msg,BINARY,$@)
+	$(Q)ktree=$$(tests/vm/kernel fetch 6.12-iommufd)/build && \
+		mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE \
+		-I$$ktree/drivers/iommu/iommufd $< -o $@
 
 TIER := tests/run-tier
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The mirror, iommufd family: IOAS (ALLOC, MAP, COPY, UNMAP, DESTROY) as containers keyed by
- * (iommufd file, ioas id), and HWPT dirty tracking sessions. Included by tracer.bpf.c after the
+ * (iommufd file, ioas id), HWPTs (ALLOC, DESTROY) and their dirty tracking sessions, and a
+ * cdev's ids in its iommufd (BIND, ATTACH, DETACH). Included by tracer.bpf.c after the
  * mirror's common helpers. Offsets: include/vfioscope/common/uapi_layout.h.
  */
 #ifndef VFIOSCOPE_MIRROR_IOMMUFD_BPF_H
@@ -52,18 +53,38 @@ static __always_inline void ioas_unmap(struct vfs_event *ev)
 		ctr_unmap(ev->ctx, rd32(in, VFS_IOAS_UNMAP_IOAS_ID), iova, iova + length - 1);
 }
 
-/* IOMMU_DESTROY of an IOAS drops its container, of a HWPT its dirty session. */
+/* IOMMU_DESTROY of an IOAS drops its container, of a HWPT the HWPT and its dirty session
+ * (ids are unique in one iommufd, whatever the object). */
 static __always_inline void iommu_destroy(struct vfs_event *ev)
 {
 	__u32 id = rd32(ev->in, VFS_DESTROY_ID);
 	struct vfs_ctr_key key = { .file = ev->ctx, .ioas = id };
 	struct vfs_sess_key sk = { .file = ev->ctx, .id = id, .method = VFS_DIRTY_HWPT };
+	struct vfs_hwpt_key hk = { .file = ev->ctx, .id = id };
 
 	if (bpf_map_lookup_elem(&containers, &key)) {
 		ctr_unmap(ev->ctx, id, 0, ~0ULL);
 		bpf_map_delete_elem(&containers, &key);
 	}
 	bpf_map_delete_elem(&sessions, &sk);
+	bpf_map_delete_elem(&hwpts, &hk);
+}
+
+static __always_inline void hwpt_alloc(struct vfs_event *ev)
+{
+	struct vfs_hwpt_key k = { .file = ev->ctx };
+	struct vfs_hwpt h = {};
+
+	if (!(ev->flags & VFS_EV_OUT_VALID))
+		return;
+	k.id = rd32(ev->out, VFS_HWPT_ALLOC_OUT_HWPT_ID);
+	h.first_ns = ev->ts_ns;
+	h.pt_id = rd32(ev->in, VFS_HWPT_ALLOC_PT_ID);
+	h.dev_id = rd32(ev->in, VFS_HWPT_ALLOC_DEV_ID);
+	h.flags = rd32(ev->in, VFS_FLAGS);
+	h.tgid = ev->pid;
+	if (bpf_map_update_elem(&hwpts, &k, &h, BPF_ANY))
+		count_lost(VFS_LOST_STATE);
 }
 
 static __always_inline void hwpt_set_dirty_tracking(struct vfs_event *ev)
@@ -119,8 +140,43 @@ static __always_inline void mirror_iommufd(struct vfs_event *ev, bool ok)
 	case VFS_OP_IOMMU_DESTROY:
 		iommu_destroy(ev);
 		break;
+	case VFS_OP_HWPT_ALLOC:
+		hwpt_alloc(ev);
+		break;
 	case VFS_OP_HWPT_SET_DIRTY_TRACKING:
 		hwpt_set_dirty_tracking(ev);
+		break;
+	}
+}
+
+/*
+ * A cdev's ids in its iommufd, after BIND (the device id) and ATTACH (the HWPT the kernel writes
+ * back into pt_id: the one asked for, or for an IOAS the one it made), so `state` can put the
+ * device under its IOAS and name the device a HWPT was allocated for.
+ */
+static __always_inline void mirror_iommufd_device(struct vfs_event *ev, bool ok)
+{
+	__u64 key = ev->file;
+	struct vfs_file *fi;
+
+	if (!ok || ev->op < VFS_OP_DEVICE_BIND_IOMMUFD || ev->op > VFS_OP_DEVICE_DETACH_IOMMUFD_PT)
+		return;
+	fi = bpf_map_lookup_elem(&files, &key);
+	if (!fi)
+		return;
+	switch (ev->op) {
+	case VFS_OP_DEVICE_BIND_IOMMUFD:
+		if (ev->flags & VFS_EV_OUT_VALID)
+			fi->devid = rd32(ev->out, VFS_BIND_OUT_DEVID);
+		/* at entry the device had no iommufd yet: the event names the one it joined */
+		ev->ctx = fi->parent;
+		break;
+	case VFS_OP_DEVICE_ATTACH_IOMMUFD_PT:
+		if (ev->flags & VFS_EV_OUT_VALID)
+			fi->hwpt_id = rd32(ev->out, VFS_ATTACH_PT_ID);
+		break;
+	case VFS_OP_DEVICE_DETACH_IOMMUFD_PT:
+		fi->hwpt_id = 0;
 		break;
 	}
 }

@@ -98,6 +98,13 @@ struct {
 } sessions SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct vfs_hwpt_key);
+	__type(value, struct vfs_hwpt);
+} hwpts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VFS_OPS);
 	__type(key, __u32);
@@ -419,7 +426,8 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 		__u64 group = fi->parent;
 		struct vfs_file *g = bpf_map_lookup_elem(&files, &group);
 
-		ev->ctx = g ? g->parent : 0;
+		/* a group's container, or the iommufd a cdev was bound to */
+		ev->ctx = g ? (g->kind == VFS_KIND_IOMMUFD ? group : g->parent) : 0;
 	}
 	ev->ts_ns = bpf_ktime_get_ns();
 	return 0;
@@ -585,6 +593,13 @@ static long purge_sess_cb(struct bpf_map *map, struct vfs_sess_key *k, void *v, 
 	return 0;
 }
 
+static long purge_hwpt_cb(struct bpf_map *map, struct vfs_hwpt_key *k, void *v, __u64 *file)
+{
+	if (k->file == *file)
+		bpf_map_delete_elem(map, k);
+	return 0;
+}
+
 /* The file's last reference is gone: no state may stay behind. */
 static __always_inline void file_release(struct file *f)
 {
@@ -601,6 +616,8 @@ static __always_inline void file_release(struct file *f)
 		bpf_for_each_map_elem(&containers, purge_ctr_cb, &key, 0);
 	}
 	bpf_for_each_map_elem(&sessions, purge_sess_cb, &key, 0);
+	if (fi->kind == VFS_KIND_IOMMUFD)
+		bpf_for_each_map_elem(&hwpts, purge_hwpt_cb, &key, 0);
 	if (bpf_map_delete_elem(&files, &key) == 0)
 		__sync_fetch_and_sub(&nr_files, 1);
 }
@@ -669,12 +686,14 @@ static __always_inline void link_parent(struct vfs_event *ev, __u64 parent)
 /* The mirror after a call: ops are numbered by family (events.h), so a range picks it. */
 static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 {
-	if (ev->op >= VFS_OP_IOMMU_DESTROY)
+	if (ev->op >= VFS_OP_IOMMU_DESTROY) {
 		mirror_iommufd(ev, ok);
-	else if (ev->op >= VFS_OP_DEVICE_GET_INFO)
+	} else if (ev->op >= VFS_OP_DEVICE_GET_INFO) {
 		mirror_device(ev, ok);
-	else
+		mirror_iommufd_device(ev, ok); /* BIND, ATTACH, DETACH: its ids in the iommufd */
+	} else {
 		mirror_type1(ev, ok);
+	}
 }
 
 /* ---- exit ---- */

@@ -762,6 +762,42 @@ static void test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored(void **state
 	drain();
 }
 
+/* A HWPT of IOMMU_HWPT_ALLOC is listed with the IOAS it sits on, the device id it was made for
+ * and its dirty-tracking flag, and forgotten on IOMMU_DESTROY (the test hook's kernel writes
+ * nothing back: the preset out_hwpt_id stands for the kernel's answer). */
+static void test_iommufd_hwpt_alloc_is_mirrored_until_destroy(void **state)
+{
+	struct iommu_hwpt_alloc alloc = { .size = sizeof(alloc),
+					  .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+					  .dev_id = 3,
+					  .pt_id = 5,
+					  .out_hwpt_id = 7 };
+	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = 7 };
+	const struct mirror_hwpt *h;
+	struct mirror *m;
+	int fd = open_fake("iommu");
+	size_t n;
+
+	ioctl(fd, IOMMU_HWPT_ALLOC, &alloc);
+	drain();
+	assert_int_equal(nevs, 1);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	n = mirror__hwpts(m, &h);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].key.file, evs[0].file);
+	assert_int_equal(h[0].key.id, 7);
+	assert_int_equal(h[0].h.pt_id, 5);
+	assert_int_equal(h[0].h.dev_id, 3);
+	assert_int_equal(h[0].h.flags, IOMMU_HWPT_ALLOC_DIRTY_TRACKING);
+	ioctl(fd, IOMMU_DESTROY, &destroy);
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_int_equal(mirror__hwpts(m, &h), 0);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
 /* The filter path: ioctls of another type, or of type ';' on files that are not VFIO's,
  * leave no event and no state. */
 /* QEMU maps the BARs of its devices for peer-to-peer DMA: vaddr is then an mmap of a device
@@ -1006,6 +1042,7 @@ int main(void)
 		cmocka_unit_test(
 			test_stand_in_device_is_not_named_and_state_hides_kernel_addresses),
 		cmocka_unit_test(test_iommufd_ioas_map_unmap_and_hwpt_dirty_are_mirrored),
+		cmocka_unit_test(test_iommufd_hwpt_alloc_is_mirrored_until_destroy),
 		cmocka_unit_test(test_bar_mapping_is_found_and_lands_in_the_pci64_range),
 		cmocka_unit_test(test_unrelated_ioctls_leave_no_trace),
 		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),

@@ -368,6 +368,64 @@ static void test_hwpt_get_dirty_bitmap_decodes_from_the_uapi_struct(void **state
 				 "page_size=4096 data=0x7f0000001000 bitmap_bytes=128");
 }
 
+/* A HWPT asked with dirty tracking is said so by name (VT-d refuses it: the flag must show). */
+static void test_hwpt_alloc_names_its_flags_and_the_hwpt_made(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_IOMMUFD,
+				.op = VFS_OP_HWPT_ALLOC,
+				.flags = VFS_EV_OUT_VALID };
+	struct iommu_hwpt_alloc in = { .size = sizeof(in),
+				       .flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				       .dev_id = 1,
+				       .pt_id = 2 },
+				out = in;
+	char buf[256];
+
+	out.out_hwpt_id = 5;
+	memcpy(ev.in, &in, sizeof(in));
+	memcpy(ev.out, &out, sizeof(out));
+	ev.argsz = sizeof(in);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "flags=DIRTY_TRACKING dev_id=1 pt_id=2 => hwpt_id=5");
+	assert_non_null(
+		strstr(json_of(&ev), "\"args\":{\"flags\":\"0x2\",\"dev_id\":1,\"pt_id\":2}"));
+}
+
+/* ATTACH to an IOAS: the kernel writes back the HWPT it made for it, in the same field. */
+static void test_attach_shows_the_hwpt_the_kernel_wrote_back(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_DEVICE,
+				.op = VFS_OP_DEVICE_ATTACH_IOMMUFD_PT,
+				.flags = VFS_EV_OUT_VALID };
+	struct vfio_device_attach_iommufd_pt in = { .argsz = sizeof(in), .pt_id = 2 }, out = in;
+	char buf[256];
+
+	out.pt_id = 4;
+	memcpy(ev.in, &in, sizeof(in));
+	memcpy(ev.out, &out, sizeof(out));
+	ev.argsz = sizeof(in);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "flags=0x0 pt_id=2 => hwpt_id=4");
+}
+
+static void test_iova_ranges_shows_count_and_alignment(void **state)
+{
+	struct vfs_event ev = { .kind = VFS_KIND_IOMMUFD,
+				.op = VFS_OP_IOAS_IOVA_RANGES,
+				.flags = VFS_EV_OUT_VALID };
+	struct iommu_ioas_iova_ranges in = { .size = sizeof(in), .ioas_id = 2, .num_iovas = 16 },
+				      out = in;
+	char buf[256];
+
+	out.num_iovas = 2;
+	out.out_iova_alignment = 4096;
+	memcpy(ev.in, &in, sizeof(in));
+	memcpy(ev.out, &out, sizeof(out));
+	ev.argsz = sizeof(in);
+	decode_args_text(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "ioas_id=2 num_iovas=16 => num_iovas=2 iova_alignment=0x1000");
+}
+
 static void test_unreadable_argument_is_said_so(void **state)
 {
 	struct vfs_event ev = map_event();
@@ -399,6 +457,9 @@ int main(void)
 		cmocka_unit_test(test_fields_beyond_argsz_are_not_shown),
 		cmocka_unit_test(test_fields_are_read_with_their_uapi_size),
 		cmocka_unit_test(test_hwpt_get_dirty_bitmap_decodes_from_the_uapi_struct),
+		cmocka_unit_test(test_hwpt_alloc_names_its_flags_and_the_hwpt_made),
+		cmocka_unit_test(test_attach_shows_the_hwpt_the_kernel_wrote_back),
+		cmocka_unit_test(test_iova_ranges_shows_count_and_alignment),
 		cmocka_unit_test(test_unreadable_argument_is_said_so),
 		cmocka_unit_test(test_event_line_is_laid_out_exactly),
 		cmocka_unit_test(test_device_call_line_names_the_device),

@@ -166,6 +166,9 @@
 #define VFS_IOAS_IOVAS_IOAS_ID_SZ 4
 #define VFS_IOAS_IOVAS_NUM	  8
 #define VFS_IOAS_IOVAS_NUM_SZ	  4
+/* struct iommu_ioas_iova_ranges only */
+#define VFS_IOAS_IOVA_RANGES_ALIGN    24
+#define VFS_IOAS_IOVA_RANGES_ALIGN_SZ 8
 
 /* struct iommu_ioas_copy (dst_iova is written back without FIXED_IOVA) */
 #define VFS_IOAS_COPY_DST_IOAS	  8
@@ -234,6 +237,8 @@
 #define VFS_HWPT_DIRTY_TRACK_HWPT_ID_SZ 4
 /* IOMMU_HWPT_DIRTY_TRACKING_ENABLE, in its flags */
 #define VFS_HWPT_DIRTY_TRACKING_ENABLE 1U
+/* IOMMU_HWPT_ALLOC_DIRTY_TRACKING, in struct iommu_hwpt_alloc's flags */
+#define VFS_HWPT_ALLOC_DIRTY_TRACKING 2U
 
 /* struct iommu_hwpt_get_dirty_bitmap */
 #define VFS_HWPT_BITMAP_HWPT_ID	     4

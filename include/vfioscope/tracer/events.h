@@ -353,6 +353,8 @@ struct vfs_file {
 	char driver[VFS_DEV_NAME]; /* its driver: "vfio-pci", "mlx5_vfio_pci", ... */
 	__s32 iommu_group; /* -1 unknown */
 	__u32 pt_id; /* cdev: the IOAS or HWPT of VFIO_DEVICE_ATTACH_IOMMUFD_PT, 0 none */
+	__u32 devid; /* cdev: the iommufd device id VFIO_DEVICE_BIND_IOMMUFD returned, 0 none */
+	__u32 hwpt_id; /* cdev: the HWPT ATTACH wrote back (for an IOAS: the one it made) */
 };
 
 struct vfs_ctr_key {
@@ -397,6 +399,22 @@ struct vfs_mapping {
 	/* struct file * of the VFIO device whose BAR mmap backs vaddr (QEMU maps BARs for
 	 * peer-to-peer DMA); 0 for RAM, or where the kernel has no bpf_find_vma */
 	__u64 device;
+};
+
+/* An iommufd HWPT allocated with IOMMU_HWPT_ALLOC, until IOMMU_DESTROY or the file's close.
+ * (The HWPT the kernel makes itself on an ATTACH to an IOAS is the device's hwpt_id.) */
+struct vfs_hwpt_key {
+	__u64 file; /* iommufd file */
+	__u32 id; /* hwpt id */
+	__u32 pad;
+};
+
+struct vfs_hwpt {
+	__u64 first_ns;
+	__u32 pt_id; /* the IOAS (or parent HWPT) it was allocated on */
+	__u32 dev_id; /* the iommufd device id it was allocated for */
+	__u32 flags; /* IOMMU_HWPT_ALLOC_* (uapi_layout.h: VFS_HWPT_ALLOC_DIRTY_TRACKING) */
+	__u32 tgid;
 };
 
 enum vfs_dirty_method {

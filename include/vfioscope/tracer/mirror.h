@@ -59,6 +59,12 @@ struct mirror_session {
 	struct vfs_session s;
 };
 
+/* A HWPT allocated with IOMMU_HWPT_ALLOC, alive in its iommufd. */
+struct mirror_hwpt {
+	struct vfs_hwpt_key key;
+	struct vfs_hwpt h;
+};
+
 /*
  * A device fd found in /proc. A VFIO cdev (/dev/vfio/devices/vfioN) names its device through
  * sysfs; a device fd from GET_DEVICE_FD is an anonymous inode that /proc cannot tell apart
@@ -107,6 +113,7 @@ void mirror__kernel_addresses(struct mirror *m, bool show);
 size_t mirror__containers(const struct mirror *m, const struct mirror_container **out);
 size_t mirror__files(const struct mirror *m, const struct mirror_file **out);
 size_t mirror__sessions(const struct mirror *m, const struct mirror_session **out);
+size_t mirror__hwpts(const struct mirror *m, const struct mirror_hwpt **out);
 size_t mirror__processes(const struct mirror *m, const struct mirror_process **out);
 
 /* How a device file was opened: "cdev" (/dev/vfio/devices/vfioN) or "group"

@@ -66,6 +66,7 @@ enum tracer_map {
 	TRACER_MAP_LOST,
 	TRACER_MAP_KSTATS,
 	TRACER_MAP_INFLIGHT, /* struct vfs_inflight_slot by tid modulo VFS_INFLIGHT_SLOTS */
+	TRACER_MAP_HWPTS, /* struct vfs_hwpt by struct vfs_hwpt_key */
 	TRACER_MAPS,
 };
 

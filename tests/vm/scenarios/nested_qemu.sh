@@ -5,11 +5,15 @@
 # log ops are the evidence; the scenario prints what they showed. vfioscope watches the source:
 # `state` and serve's /metrics must name edu (address and driver) under QEMU's container.
 # TCG inside TCG is slow: L2 stays paused (-S) and has 256 MiB (IOVAs < 256 MiB, edu's dma_mask).
+# NESTED_BACKEND=iommufd (set by nested_qemu_iommufd.sh, which sources this file) gives QEMU its
+# iommufd backend and edu's VFIO cdev; functions nested_before_migrate (the source is set up and
+# paused) and nested_more_checks (last), when defined, run at those points.
 # vm-timeout: 1800
 # vm-mem: 2048
 set -u
 . tests/vm/guest-lib.sh
 here=tests/vm/scenarios
+NESTED_BACKEND=${NESTED_BACKEND:-type1}
 bdf=$(edu_bdf) || exit 1
 load_edu_vfio_pci || exit 1
 bind_driver "$bdf" edu-vfio-pci || exit 1
@@ -43,6 +47,16 @@ vfio_load_state
 vfio_load_state_device_data
 vfio_load_cleanup
 EOT
+if [ "$NESTED_BACKEND" = iommufd ]; then
+	printf '%s\n' iommufd_backend_map_dma iommufd_backend_unmap_dma iommufd_backend_alloc_ioas \
+		iommufd_backend_alloc_hwpt iommufd_backend_set_dirty iommufd_backend_get_dirty_bitmap \
+		iommufd_cdev_connect_and_bind iommufd_cdev_attach_ioas_hwpt >>"$d/events"
+	vfio_opts=,iommufd=iommufd0
+	backend_args=(-object iommufd,id=iommufd0)
+else
+	vfio_opts=
+	backend_args=()
+fi
 
 # No reported dirty page can come from this device here: L2 runs no code that drives edu, and
 # Debian's QEMU has no qtest accelerator to drive it from outside. The check is that QEMU
@@ -51,7 +65,8 @@ qemu() { # name, extra args...
 	local name=$1
 	shift
 	qemu-system-x86_64 -m 256 -nodefaults -display none -serial none -monitor none \
-		-msg timestamp=on -device "vfio-pci,host=$bdf,id=edu0,addr=05.0" \
+		-msg timestamp=on "${backend_args[@]}" \
+		-device "vfio-pci,host=$bdf,id=edu0,addr=05.0$vfio_opts" \
 		-qmp "unix:$d/$name.sock,server=on,wait=off" \
 		-trace "events=$d/events" -D "$d/$name-trace.log" "$@" >"$d/$name.out" 2>&1
 }
@@ -79,6 +94,9 @@ check "vfioscope trace and serve started" grep -q 'tracing with' "$d/vtrace.err"
 echo "== source: migrate to file ($(el))"
 qemu src -accel tcg -S &
 pid=$!
+if declare -F nested_before_migrate >/dev/null; then
+	nested_before_migrate
+fi
 python3 $here/nested_qmp.py "$d/src.sock" migrate "file:$d/l2.mig" --cont-after
 src_rc=$?
 # QEMU still holds edu: what vfioscope says about it
@@ -186,5 +204,8 @@ echo nop >$T/current_tracer
 bad=$(dmesg | grep -E 'WARNING|BUG|Call Trace' || true)
 [ -z "$bad" ] || echo "$bad"
 check "no kernel warning during the run" test -z "$bad"
+if declare -F nested_more_checks >/dev/null; then
+	nested_more_checks
+fi
 echo "total $(el)"
 checks_done

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A minimal QMP client for the nested-QEMU scenario (no third-party modules).
 
-usage: nested_qmp.py SOCKET migrate URI [--cont] [--cont-after]
+usage: nested_qmp.py SOCKET status                 wait until QEMU answers (machine set up)
+       nested_qmp.py SOCKET migrate URI [--cont] [--cont-after]
                                                    migrate out, wait for the end state
        nested_qmp.py SOCKET incoming [--cont]      wait until an incoming migration finished
        nested_qmp.py SOCKET quit
@@ -117,6 +118,10 @@ def main():
         print(json.dumps({"step": "incoming", "status": st,
                           "runstate": q.cmd("query-status")["status"]}), flush=True)
         return 0 if st == "completed" else 1
+    if action == "status":
+        print(json.dumps({"step": "status", "status": q.cmd("query-status")["status"]}),
+              flush=True)
+        return 0
     if action == "quit":
         q.cmd("quit")
         return 0

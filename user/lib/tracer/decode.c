@@ -141,6 +141,7 @@ enum fmt {
 	F_UNMAP_FLAGS, /* VFIO_DMA_UNMAP_FLAG_* */
 	F_FEAT_FLAGS, /* VFIO_DEVICE_FEATURE_* direction bits + id */
 	F_IOAS_FLAGS, /* IOMMU_IOAS_MAP_* */
+	F_HWPT_FLAGS, /* IOMMU_HWPT_ALLOC_* */
 	F_BITMAP, /* computed: bitmap bytes from length at off, page size at off2 */
 };
 
@@ -240,8 +241,10 @@ static const struct field op_fields[VFS_OPS][MAXF] = {
 	[VFS_OP_DEVICE_BIND_IOMMUFD] = { IN("flags", VFS_FLAGS, F_HEX32),
 					 IN("iommufd", VFS_BIND_IOMMUFD, F_S32),
 					 OUT("devid", VFS_BIND_OUT_DEVID, F_U32) },
+	/* the kernel writes back the HWPT it attached: for an IOAS, the one it made for it */
 	[VFS_OP_DEVICE_ATTACH_IOMMUFD_PT] = { IN("flags", VFS_FLAGS, F_HEX32),
-					      IN("pt_id", VFS_ATTACH_PT_ID, F_U32) },
+					      IN("pt_id", VFS_ATTACH_PT_ID, F_U32),
+					      OUT("hwpt_id", VFS_ATTACH_PT_ID, F_U32) },
 	[VFS_OP_DEVICE_DETACH_IOMMUFD_PT] = { IN("flags", VFS_FLAGS, F_HEX32) },
 	[VFS_OP_IOMMU_DESTROY] = { IN("id", VFS_DESTROY_ID, F_U32) },
 	[VFS_OP_IOAS_ALLOC] = { IN("flags", VFS_FLAGS, F_HEX32),
@@ -257,7 +260,8 @@ static const struct field op_fields[VFS_OPS][MAXF] = {
 			       OUT("dst_iova", VFS_IOAS_COPY_DST_IOVA, F_HEX64) },
 	[VFS_OP_IOAS_IOVA_RANGES] = { IN("ioas_id", VFS_IOAS_IOVAS_IOAS_ID, F_U32),
 				      IN("num_iovas", VFS_IOAS_IOVAS_NUM, F_U32),
-				      OUT("num_iovas", VFS_IOAS_IOVAS_NUM, F_U32) },
+				      OUT("num_iovas", VFS_IOAS_IOVAS_NUM, F_U32),
+				      OUT("iova_alignment", VFS_IOAS_IOVA_RANGES_ALIGN, F_HEX64) },
 	[VFS_OP_IOAS_MAP] = { IN("flags", VFS_FLAGS, F_IOAS_FLAGS),
 			      IN("ioas_id", VFS_IOAS_MAP_IOAS_ID, F_U32),
 			      IN("user_va", VFS_IOAS_MAP_USER_VA, F_HEX64),
@@ -276,7 +280,7 @@ static const struct field op_fields[VFS_OPS][MAXF] = {
 	[VFS_OP_IOMMU_VFIO_IOAS] = { IN("ioas_id", VFS_VFIO_IOAS_ID, F_U32),
 				     IN("op", VFS_VFIO_IOAS_OP, F_U16),
 				     OUT("ioas_id", VFS_VFIO_IOAS_ID, F_U32) },
-	[VFS_OP_HWPT_ALLOC] = { IN("flags", VFS_FLAGS, F_HEX32),
+	[VFS_OP_HWPT_ALLOC] = { IN("flags", VFS_FLAGS, F_HWPT_FLAGS),
 				IN("dev_id", VFS_HWPT_ALLOC_DEV_ID, F_U32),
 				IN("pt_id", VFS_HWPT_ALLOC_PT_ID, F_U32),
 				OUT("hwpt_id", VFS_HWPT_ALLOC_OUT_HWPT_ID, F_U32) },
@@ -321,6 +325,10 @@ static const struct flag_name unmap_flags[] = {
 static const struct flag_name feat_flags[] = {
 	{ 1 << 16, "GET" }, { 1 << 17, "SET" }, { 1 << 18, "PROBE" }, { 0, NULL }
 };
+static const struct flag_name hwpt_flags[] = { { 1 << 0, "NEST_PARENT" },
+					       { 1 << 1, "DIRTY_TRACKING" },
+					       { 1 << 2, "FAULT_ID_VALID" },
+					       { 0, NULL } };
 static const struct flag_name ioas_flags[] = {
 	{ 1 << 0, "FIXED_IOVA" }, { 1 << 1, "WRITEABLE" }, { 1 << 2, "READABLE" }, { 0, NULL }
 };
@@ -415,6 +423,10 @@ static void field_sb(const struct vfs_event *ev, const struct field *f, struct s
 		break;
 	case F_IOAS_FLAGS:
 		flags_text(t, sizeof(t), get(b, f->off, f->size), ioas_flags, 0);
+		strbuf_str(s, t);
+		break;
+	case F_HWPT_FLAGS:
+		flags_text(t, sizeof(t), get(b, f->off, f->size), hwpt_flags, 0);
 		strbuf_str(s, t);
 		break;
 	case F_BITMAP:
@@ -555,7 +567,8 @@ static void field_json(const struct vfs_event *ev, const struct field *f, struct
 		return;
 	}
 	if (f->fmt == F_HEX32 || f->fmt == F_HEX64 || f->fmt == F_MAP_FLAGS ||
-	    f->fmt == F_UNMAP_FLAGS || f->fmt == F_FEAT_FLAGS || f->fmt == F_IOAS_FLAGS) {
+	    f->fmt == F_UNMAP_FLAGS || f->fmt == F_FEAT_FLAGS || f->fmt == F_IOAS_FLAGS ||
+	    f->fmt == F_HWPT_FLAGS) {
 		json_kv_hex(jw, f->name, get(b, f->off, f->size));
 		return;
 	}

@@ -16,6 +16,7 @@
 #include "vfioscope/tracer/mirror.h"
 #include "vfioscope/common/names.h"
 #include "vfioscope/common/ranges.h"
+#include "vfioscope/common/uapi_layout.h"
 #include "vfioscope/common/log.h"
 
 #define PAGE_4K 4096ULL
@@ -27,6 +28,8 @@ struct mirror {
 	size_t nctrs;
 	struct mirror_session *sess;
 	size_t nsess;
+	struct mirror_hwpt *hwpts;
+	size_t nhwpts;
 	struct mirror_process *procs;
 	size_t nprocs;
 	uint64_t lost_seen;
@@ -49,10 +52,12 @@ static void clear_maps(struct mirror *m)
 	free(m->ctrs);
 	free(m->files);
 	free(m->sess);
+	free(m->hwpts);
 	m->ctrs = NULL;
 	m->files = NULL;
 	m->sess = NULL;
-	m->nctrs = m->nfiles = m->nsess = 0;
+	m->hwpts = NULL;
+	m->nctrs = m->nfiles = m->nsess = m->nhwpts = 0;
 }
 
 static void clear_procs(struct mirror *m)
@@ -199,19 +204,41 @@ const char *mirror_device_opened(const struct vfs_file *f)
 	return !strncmp(f->name, "vfio", 4) ? "cdev" : "group";
 }
 
+static const struct mirror_hwpt *hwpt_of(const struct mirror *m, uint64_t file, uint32_t id)
+{
+	for (size_t i = 0; i < m->nhwpts; i++)
+		if (m->hwpts[i].key.file == file && m->hwpts[i].key.id == id)
+			return &m->hwpts[i];
+	return NULL;
+}
+
+/* The IOAS under object @id of an iommufd: @id itself, or the IOAS a HWPT was allocated on
+ * (a nested HWPT's parent is a HWPT: at most one more step). */
+static uint32_t ioas_under(const struct mirror *m, uint64_t file, uint32_t id)
+{
+	const struct mirror_hwpt *h;
+
+	for (int depth = 0; depth < 3 && (h = hwpt_of(m, file, id)); depth++)
+		id = h->h.pt_id;
+	return id;
+}
+
 const struct mirror_container *mirror__container_of(const struct mirror *m,
 						    const struct mirror_file *mf)
 {
 	uint64_t file = container_of_file(m, &mf->f);
 	const struct mirror_container *first = NULL;
+	uint32_t ioas;
 
 	if (!file)
 		return NULL;
-	/* an iommufd holds one container per IOAS: a cdev's is the one it attached to */
+	/* an iommufd holds one container per IOAS: a cdev's is the one it attached to, directly
+	 * or through a HWPT allocated on it */
+	ioas = ioas_under(m, file, mf->f.pt_id);
 	for (size_t i = 0; i < m->nctrs; i++) {
 		if (m->ctrs[i].file != file)
 			continue;
-		if (m->ctrs[i].ioas == mf->f.pt_id)
+		if (m->ctrs[i].ioas == ioas)
 			return &m->ctrs[i];
 		if (!first)
 			first = &m->ctrs[i];
@@ -372,6 +399,10 @@ int mirror__load(struct mirror *m, const struct tracer *t)
 		err = read_hash(tracer__map_fd(t, TRACER_MAP_SESSIONS), sizeof(struct vfs_sess_key),
 				offsetof(struct mirror_session, s), sizeof(struct mirror_session),
 				(void **)&m->sess, &m->nsess);
+	if (!err)
+		err = read_hash(tracer__map_fd(t, TRACER_MAP_HWPTS), sizeof(struct vfs_hwpt_key),
+				offsetof(struct mirror_hwpt, h), sizeof(struct mirror_hwpt),
+				(void **)&m->hwpts, &m->nhwpts);
 	if (!err)
 		err = load_containers(m, t);
 	if (err) {
@@ -572,6 +603,21 @@ static bool pid_alive(uint32_t pid)
 	return access(path, F_OK) == 0;
 }
 
+static void purge_hwpts(const struct tracer *t, uint64_t file)
+{
+	int fd = tracer__map_fd(t, TRACER_MAP_HWPTS);
+	struct mirror_hwpt *h;
+	size_t n;
+
+	if (!read_hash(fd, sizeof(h->key), offsetof(struct mirror_hwpt, h), sizeof(*h), (void **)&h,
+		       &n)) {
+		for (size_t i = 0; i < n; i++)
+			if (h[i].key.file == file)
+				bpf_map_delete_elem(fd, &h[i].key);
+	}
+	free(h);
+}
+
 static void purge_file(const struct tracer *t, uint64_t file)
 {
 	struct mirror_session *s;
@@ -603,6 +649,7 @@ static void purge_file(const struct tracer *t, uint64_t file)
 						    &s[i].key);
 	}
 	free(s);
+	purge_hwpts(t, file);
 	bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_FILES), &file);
 }
 
@@ -643,6 +690,12 @@ size_t mirror__sessions(const struct mirror *m, const struct mirror_session **ou
 {
 	*out = m->sess;
 	return m->nsess;
+}
+
+size_t mirror__hwpts(const struct mirror *m, const struct mirror_hwpt **out)
+{
+	*out = m->hwpts;
+	return m->nhwpts;
 }
 
 size_t mirror__processes(const struct mirror *m, const struct mirror_process **out)
@@ -1094,9 +1147,33 @@ static void print_devices(const struct mirror *m, FILE *out)
 			fprintf(out, " in container %u", c->id);
 		fprintf(out, ": pid %u (%.16s) fd %d, %u ioctl(s)\n", f->tgid, f->comm, f->fd,
 			f->ioctls);
+		if (f->devid)
+			fprintf(out, "  iommufd device id %u, attached to %u (hwpt %u)\n", f->devid,
+				f->pt_id, f->hwpt_id);
 		if (s)
 			print_session(out, "  ", "DMA logging", s);
 	}
+}
+
+/* A cdev bound to an iommufd: its device id there, what it attached to, and the IOAS under it;
+ * null for a device opened through its group. */
+static void iommufd_ids_json(const struct mirror *m, const struct mirror_file *mf,
+			     struct json_writer *jw)
+{
+	const struct vfs_file *f = &mf->f;
+	const struct vfs_file *p = file_of(m, f->parent);
+
+	json_name(jw, "iommufd");
+	if (!p || p->kind != VFS_KIND_IOMMUFD) {
+		json_null(jw);
+		return;
+	}
+	json_start_object(jw);
+	json_kv_u64(jw, "dev_id", f->devid);
+	json_kv_u64(jw, "pt_id", f->pt_id);
+	json_kv_u64(jw, "hwpt_id", f->hwpt_id);
+	json_kv_u64(jw, "ioas", f->pt_id ? ioas_under(m, f->parent, f->pt_id) : 0);
+	json_end_object(jw);
 }
 
 static void devices_json(const struct mirror *m, struct json_writer *jw)
@@ -1123,6 +1200,7 @@ static void devices_json(const struct mirror *m, struct json_writer *jw)
 		json_kv_string(jw, "comm", f->comm);
 		json_kv_s64(jw, "fd", f->fd);
 		json_kv_u64(jw, "ioctls", f->ioctls);
+		iommufd_ids_json(m, &m->files[i], jw);
 		session_or_null_json(jw, "dma_logging", VFS_DIRTY_DEVICE,
 				     session_of(m, m->files[i].file, 0, VFS_DIRTY_DEVICE));
 		json_end_object(jw);
@@ -1153,13 +1231,74 @@ static void files_json(const struct mirror *m, struct json_writer *jw)
 	json_end_array(jw);
 }
 
+/* The device bound to iommufd @file with device id @dev_id, or NULL. */
+static const struct mirror_file *device_of_devid(const struct mirror *m, uint64_t file,
+						 uint32_t dev_id)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct vfs_file *f = &m->files[i].f;
+
+		if (f->kind == VFS_KIND_DEVICE && f->parent == file && f->devid == dev_id && dev_id)
+			return &m->files[i];
+	}
+	return NULL;
+}
+
+static void print_hwpts(const struct mirror *m, FILE *out)
+{
+	for (size_t i = 0; i < m->nhwpts; i++) {
+		const struct mirror_hwpt *h = &m->hwpts[i];
+		const struct mirror_file *d = device_of_devid(m, h->key.file, h->h.dev_id);
+		const struct vfs_session *s = session_of(m, h->key.file, h->key.id, VFS_DIRTY_HWPT);
+
+		fprintf(out, "hwpt %u of iommufd %u: on %u, for device id %u (%s), pid %u%s\n",
+			h->key.id, file_id(m, h->key.file), h->h.pt_id, h->h.dev_id,
+			d && d->f.device[0] ? d->f.device : "unknown", h->h.tgid,
+			h->h.flags & VFS_HWPT_ALLOC_DIRTY_TRACKING ? ", dirty tracking allowed" :
+								     "");
+		if (s)
+			print_session(out, "  ", "dirty tracking", s);
+	}
+}
+
+static void hwpts_json(const struct mirror *m, struct json_writer *jw)
+{
+	json_name(jw, "hwpts");
+	json_start_array(jw);
+	for (size_t i = 0; i < m->nhwpts; i++) {
+		const struct mirror_hwpt *h = &m->hwpts[i];
+		const struct mirror_file *d = device_of_devid(m, h->key.file, h->h.dev_id);
+
+		json_start_object(jw);
+		id_or_null_json(jw, "iommufd", file_id(m, h->key.file));
+		kaddr_json(m, jw, "file", h->key.file);
+		json_kv_u64(jw, "hwpt_id", h->key.id);
+		json_kv_u64(jw, "pt_id", h->h.pt_id);
+		json_kv_u64(jw, "ioas", ioas_under(m, h->key.file, h->h.pt_id));
+		json_kv_u64(jw, "dev_id", h->h.dev_id);
+		json_name(jw, "device");
+		if (d && d->f.device[0])
+			json_string(jw, d->f.device);
+		else
+			json_null(jw);
+		json_kv_hex(jw, "flags", h->h.flags);
+		json_kv_bool(jw, "dirty_tracking", h->h.flags & VFS_HWPT_ALLOC_DIRTY_TRACKING);
+		json_kv_u64(jw, "pid", h->h.tgid);
+		session_or_null_json(jw, "session", VFS_DIRTY_HWPT,
+				     session_of(m, h->key.file, h->key.id, VFS_DIRTY_HWPT));
+		json_end_object(jw);
+	}
+	json_end_array(jw);
+}
+
 static void print_iommufd_sessions(const struct mirror *m, FILE *out)
 {
 	for (size_t i = 0; i < m->nsess; i++) {
 		char what[64];
 
-		if (m->sess[i].key.method != VFS_DIRTY_HWPT)
-			continue;
+		if (m->sess[i].key.method != VFS_DIRTY_HWPT ||
+		    hwpt_of(m, m->sess[i].key.file, m->sess[i].key.id))
+			continue; /* printed under its HWPT */
 		snprintf(what, sizeof(what), "%s dirty tracking of hwpt %u",
 			 decode_method_name(VFS_DIRTY_HWPT), m->sess[i].key.id);
 		print_session(out, "", what, &m->sess[i].s);
@@ -1192,6 +1331,7 @@ void mirror__print(const struct mirror *m, FILE *out)
 	for (size_t i = 0; i < m->nctrs; i++)
 		mirror__print_container(m, &m->ctrs[i], out);
 	print_devices(m, out);
+	print_hwpts(m, out);
 	print_iommufd_sessions(m, out);
 	if (!m->nprocs && !m->nctrs && !m->nfiles)
 		fprintf(out, "no VFIO or iommufd activity seen\n");
@@ -1209,5 +1349,6 @@ void mirror__json(const struct mirror *m, struct json_writer *jw)
 	json_end_array(jw);
 	devices_json(m, jw);
 	files_json(m, jw);
+	hwpts_json(m, jw);
 	iommufd_sessions_json(m, jw);
 }

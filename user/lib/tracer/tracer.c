@@ -106,6 +106,7 @@ static const char *const map_names[TRACER_MAPS] = {
 	[TRACER_MAP_LOST] = "lost",
 	[TRACER_MAP_KSTATS] = "kstats",
 	[TRACER_MAP_INFLIGHT] = "inflight_slots",
+	[TRACER_MAP_HWPTS] = "hwpts",
 };
 
 struct tracer {

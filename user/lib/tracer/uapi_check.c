@@ -131,6 +131,7 @@ CHECK(struct iommu_ioas_allow_iovas, ioas_id, VFS_IOAS_IOVAS_IOAS_ID);
 CHECK(struct iommu_ioas_allow_iovas, num_iovas, VFS_IOAS_IOVAS_NUM);
 CHECK(struct iommu_ioas_iova_ranges, ioas_id, VFS_IOAS_IOVAS_IOAS_ID);
 CHECK(struct iommu_ioas_iova_ranges, num_iovas, VFS_IOAS_IOVAS_NUM);
+CHECK(struct iommu_ioas_iova_ranges, out_iova_alignment, VFS_IOAS_IOVA_RANGES_ALIGN);
 CHECK_FLAGS(struct iommu_ioas_copy);
 CHECK(struct iommu_ioas_copy, dst_ioas_id, VFS_IOAS_COPY_DST_IOAS);
 CHECK(struct iommu_ioas_copy, src_ioas_id, VFS_IOAS_COPY_SRC_IOAS);
@@ -164,6 +165,8 @@ CHECK_FLAGS(struct iommu_hwpt_set_dirty_tracking);
 CHECK(struct iommu_hwpt_set_dirty_tracking, hwpt_id, VFS_HWPT_DIRTY_TRACK_HWPT_ID);
 _Static_assert(VFS_HWPT_DIRTY_TRACKING_ENABLE == IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
 	       "VFS_HWPT_DIRTY_TRACKING_ENABLE");
+_Static_assert(VFS_HWPT_ALLOC_DIRTY_TRACKING == IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+	       "VFS_HWPT_ALLOC_DIRTY_TRACKING");
 CHECK(struct iommu_hwpt_get_dirty_bitmap, hwpt_id, VFS_HWPT_BITMAP_HWPT_ID);
 CHECK(struct iommu_hwpt_get_dirty_bitmap, flags, VFS_HWPT_BITMAP_FLAGS);
 CHECK(struct iommu_hwpt_get_dirty_bitmap, iova, VFS_HWPT_BITMAP_IOVA);
