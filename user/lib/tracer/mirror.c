@@ -606,6 +606,16 @@ static void purge_file(const struct tracer *t, uint64_t file)
 	bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_FILES), &file);
 }
 
+/* Is the file still the one read as @seen (not re-created meanwhile for a live process)? */
+static bool same_file(const struct tracer *t, const struct mirror_file *seen)
+{
+	struct vfs_file now;
+
+	if (bpf_map_lookup_elem(tracer__map_fd(t, TRACER_MAP_FILES), &seen->file, &now))
+		return false;
+	return now.tgid == seen->f.tgid && now.first_ns == seen->f.first_ns;
+}
+
 int mirror_gc(const struct tracer *t)
 {
 	struct mirror_file *files;
@@ -616,7 +626,11 @@ int mirror_gc(const struct tracer *t)
 		      offsetof(struct mirror_file, f), sizeof(*files), (void **)&files, &n))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (pid_alive(files[i].f.tgid))
+		/* tgid 0: the tracer is filling this record in right now (it inserts zeroes,
+		 * then writes the fields in place); no process has pid 0 */
+		if (!files[i].f.tgid || pid_alive(files[i].f.tgid))
+			continue;
+		if (!same_file(t, &files[i]))
 			continue;
 		purge_file(t, files[i].file);
 		dropped++;
