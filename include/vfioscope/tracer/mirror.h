@@ -23,7 +23,7 @@ struct mirror;
 struct mirror_file {
 	uint64_t file; /* struct file *: identity only, shown with mirror__kernel_addresses() */
 	struct vfs_file f;
-	unsigned int id; /* small id assigned in order of first sight: what users see */
+	unsigned int id; /* the tracer's small id (struct vfs_file.id): what users see */
 	int iommu_group; /* device: from the kernel, else from sysfs; -1 unknown */
 };
 

@@ -253,8 +253,8 @@ static int cmp_file(const void *a, const void *b)
 	return x->file < y->file ? -1 : x->file > y->file;
 }
 
-/* Files in order of first sight, numbered from 1; devices' IOMMU groups from sysfs where
- * the kernel's structures did not give one. */
+/* Files in order of first sight, with the ids the tracer gave them; devices' IOMMU groups
+ * from sysfs where the kernel's structures did not give one. */
 static void number_files(struct mirror *m)
 {
 	if (m->nfiles)
@@ -262,7 +262,7 @@ static void number_files(struct mirror *m)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct mirror_file *mf = &m->files[i];
 
-		mf->id = i + 1;
+		mf->id = mf->f.id;
 		mf->iommu_group = mf->f.iommu_group;
 		if (mf->f.kind == VFS_KIND_DEVICE && mf->iommu_group < 0)
 			mf->iommu_group = mirror_sysfs_iommu_group(mf->f.device);
@@ -838,6 +838,8 @@ static void container_head_json(const struct mirror *m, const struct mirror_cont
 	const struct vfs_container *v = &c->c;
 
 	json_kv_u64(jw, "id", c->id);
+	/* the id of its container (or iommufd) file: trace --json's container_file_id */
+	id_or_null_json(jw, "file_id", file_id(m, c->file));
 	kaddr_json(m, jw, "file", c->file);
 	json_kv_u64(jw, "ioas", c->ioas);
 	json_kv_string(jw, "backend", container_backend(v));
