@@ -697,6 +697,8 @@ static __always_inline void link_parent(struct vfs_event *ev, __u64 parent)
 #include "mirror_type1.bpf.h"
 #include "mirror_device.bpf.h"
 #include "mirror_iommufd.bpf.h"
+/* devices open before the tracer started: named at start by a task_file iterator */
+#include "device_iter.bpf.h"
 
 /* The mirror after a call: ops are numbered by family (events.h), so a range picks it. */
 static __always_inline void mirror_update(struct vfs_event *ev, bool ok)

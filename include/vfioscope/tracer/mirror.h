@@ -67,7 +67,8 @@ struct mirror_session {
 struct mirror_proc_device {
 	int fd;
 	bool cdev;
-	bool traced; /* the tracer knows this fd's file (it has seen a call on it) */
+	bool traced; /* the tracer has seen a call on this fd's file */
+	bool found_at_start; /* the tracer found it open when it started (and named it) */
 	char address[VFS_DEV_NAME]; /* "" unknown */
 	char driver[VFS_DEV_NAME];
 	int iommu_group; /* -1 unknown */

@@ -448,7 +448,14 @@ static void sysfs_link_base(const char *fmt, const char *name, char *out, size_t
 	out[n] = '\0';
 }
 
-/* A device fd of @pid: a cdev names its device through /sys/class/vfio-dev/vfioN/device. */
+/* Has the tracer seen a call on @f (not only found it open when it started)? */
+static bool seen_in_call(const struct vfs_file *f)
+{
+	return !(f->flags & VFS_FILE_FOUND_AT_START) || f->ioctls;
+}
+
+/* A device fd of @pid: named by the tracer (from the kernel's struct vfio_device, at a call or
+ * when the tracer started), else a cdev through /sys/class/vfio-dev/vfioN/device. */
 static int add_proc_device(const struct mirror *m, struct mirror_process *p, int fd,
 			   const char *target)
 {
@@ -465,7 +472,8 @@ static int add_proc_device(const struct mirror *m, struct mirror_process *p, int
 		const struct vfs_file *f = &m->files[i].f;
 
 		if (f->kind == VFS_KIND_DEVICE && f->tgid == (uint32_t)p->pid && f->fd == fd) {
-			d->traced = true;
+			d->traced = seen_in_call(f);
+			d->found_at_start = f->flags & VFS_FILE_FOUND_AT_START;
 			snprintf(d->address, sizeof(d->address), "%s", f->device);
 			snprintf(d->driver, sizeof(d->driver), "%s", f->driver);
 			d->iommu_group = m->files[i].iommu_group;
@@ -545,7 +553,8 @@ int mirror__scan_proc(struct mirror *m)
 			continue;
 		}
 		for (size_t i = 0; i < m->nfiles; i++)
-			p.traced |= m->files[i].f.tgid == (uint32_t)pid;
+			p.traced |= m->files[i].f.tgid == (uint32_t)pid &&
+				    seen_in_call(&m->files[i].f);
 		if (m->nprocs == cap) {
 			void *np = realloc(m->procs, (cap = cap ? 2 * cap : 16) * sizeof(p));
 
@@ -748,6 +757,8 @@ static void device_identity_json(const struct mirror_file *mf, struct json_write
 		json_null(jw);
 	group_or_null_json(jw, "iommu_group", mf->iommu_group);
 	json_kv_string(jw, "opened", mirror_device_opened(f));
+	/* open before the tracer started: found by its iterator, not at a traced call */
+	json_kv_bool(jw, "found_at_start", f->flags & VFS_FILE_FOUND_AT_START);
 }
 
 static void print_session(FILE *out, const char *indent, const char *what,
@@ -1085,6 +1096,7 @@ static void processes_json(const struct mirror *m, struct json_writer *jw)
 			group_or_null_json(jw, "iommu_group", d->iommu_group);
 			json_kv_string(jw, "opened", d->cdev ? "cdev" : "group");
 			json_kv_bool(jw, "traced", d->traced);
+			json_kv_bool(jw, "found_at_start", d->found_at_start);
 			json_end_object(jw);
 		}
 		json_end_array(jw);
@@ -1108,8 +1120,10 @@ static void print_devices(const struct mirror *m, FILE *out)
 		print_device_identity(&m->files[i], out);
 		if (c)
 			fprintf(out, " in container %u", c->id);
-		fprintf(out, ": pid %u (%.16s) fd %d, %u ioctl(s)\n", f->tgid, f->comm, f->fd,
-			f->ioctls);
+		fprintf(out, ": pid %u (%.16s) fd %d, %u ioctl(s)%s\n", f->tgid, f->comm, f->fd,
+			f->ioctls,
+			f->flags & VFS_FILE_FOUND_AT_START ? " [open before the tracer started]" :
+							     "");
 		if (s)
 			print_session(out, "  ", "DMA logging", s);
 	}
