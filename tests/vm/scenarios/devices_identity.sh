@@ -4,7 +4,7 @@
 # `trace` (text and JSON: vfioscope's ids, no kernel address) and serve's vfio_device_info are
 # checked against what the program opened and what sysfs says the device is
 # (tests/vm/scenarios/devices_check.py).
-# vm-timeout: 1200
+# vm-timeout: 2400
 set -u
 . tests/vm/guest-lib.sh
 bdf=$(edu_bdf)
