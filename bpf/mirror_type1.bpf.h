@@ -85,8 +85,10 @@ static __always_inline void group_get_device_fd(struct vfs_event *ev)
 	if (!f)
 		return;
 	dev = file_get(f, VFS_KIND_DEVICE, ev->ret);
-	if (dev)
+	if (dev) {
 		dev->parent = ev->file;
+		ev->new_file_id = dev->id;
+	}
 	ev->new_file = (__u64)f;
 }
 

@@ -139,6 +139,21 @@ static struct vfs_session zero_sess;
 
 /* Number of files in `files`: close() in syscall mode looks no further while it is 0. */
 __u64 nr_files;
+/* the last id given to a file (struct vfs_file.id): ids start at 1 and are never reused;
+ * 64 bits for BPF's compare-and-swap (no fetch-and-add result at -mcpu=v1) */
+__u64 last_file_id;
+
+/* A new file id; 0 (none) only if other CPUs took every one of the tries. */
+static __always_inline __u32 new_file_id(void)
+{
+	for (int i = 0; i < 8; i++) {
+		__u64 old = last_file_id;
+
+		if (__sync_val_compare_and_swap(&last_file_id, old, old + 1) == old)
+			return old + 1;
+	}
+	return 0;
+}
 
 static __always_inline void count_lost(__u32 reason)
 {
@@ -249,6 +264,7 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 	fi->first_ns = bpf_ktime_get_ns();
 	fi->fd = -1;
 	fi->iommu_group = -1;
+	fi->id = new_file_id();
 	fill_file_name(fi, f);
 	if (kind == VFS_KIND_DEVICE && !hook)
 		device_identity(fi, f);
@@ -374,6 +390,26 @@ static __always_inline void inflight_done(struct vfs_event *ev, struct vfs_infli
 		__sync_fetch_and_add(&inflight_in_storage, -1);
 }
 
+/* The container file of a group or device call, and its id: a group's container, a device's
+ * group's container, or the iommufd a cdev was bound to. */
+static __always_inline void event_ctx(struct vfs_event *ev, const struct vfs_file *fi)
+{
+	__u64 key = fi->parent;
+	struct vfs_file *p = key ? bpf_map_lookup_elem(&files, &key) : NULL;
+
+	ev->ctx = ev->kind == VFS_KIND_GROUP ? key : 0;
+	ev->ctx_id = 0;
+	if (ev->kind == VFS_KIND_DEVICE && p && p->kind == VFS_KIND_IOMMUFD) {
+		ev->ctx = key;
+	} else if (ev->kind == VFS_KIND_DEVICE && p) {
+		key = p->parent;
+		p = key ? bpf_map_lookup_elem(&files, &key) : NULL;
+		ev->ctx = key;
+	}
+	if (p && ev->ctx)
+		ev->ctx_id = p->id;
+}
+
 /* A call the filter let through (callers check caller_wanted() first). */
 static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 arg, int fd,
 				    __u8 source)
@@ -420,15 +456,10 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 	if (ev->op == VFS_OP_DMA_LOGGING_START)
 		read_log_ranges(ev);
 	ev->ctx = ev->file;
-	if (ev->kind == VFS_KIND_GROUP)
-		ev->ctx = fi->parent;
-	if (ev->kind == VFS_KIND_DEVICE) {
-		__u64 group = fi->parent;
-		struct vfs_file *g = bpf_map_lookup_elem(&files, &group);
-
-		/* a group's container, or the iommufd a cdev was bound to */
-		ev->ctx = g ? (g->kind == VFS_KIND_IOMMUFD ? group : g->parent) : 0;
-	}
+	ev->file_id = fi->id;
+	ev->ctx_id = fi->id;
+	if (ev->kind == VFS_KIND_GROUP || ev->kind == VFS_KIND_DEVICE)
+		event_ctx(ev, fi);
 	ev->ts_ns = bpf_ktime_get_ns();
 	return 0;
 }
@@ -682,6 +713,8 @@ static __always_inline void link_parent(struct vfs_event *ev, __u64 parent)
 #include "mirror_type1.bpf.h"
 #include "mirror_device.bpf.h"
 #include "mirror_iommufd.bpf.h"
+/* devices open before the tracer started: named at start by a task_file iterator */
+#include "device_iter.bpf.h"
 
 /* The mirror after a call: ops are numbered by family (events.h), so a range picks it. */
 static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
@@ -764,7 +797,7 @@ static __always_inline int on_exit(long ret)
 		ok = ret >= 0;
 	mirror_update(ev, ok);
 	account(ev);
-	/* the record stops where the rest is empty (a call without argument bytes: 136 bytes) */
+	/* the record stops where the rest is empty (a call without argument bytes: 152 bytes) */
 	if (ev->flags & VFS_EV_RANGES)
 		size = sizeof(*ev);
 	else if (ev->flags & VFS_EV_OUT_VALID)

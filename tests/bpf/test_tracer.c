@@ -925,6 +925,81 @@ static void test_exited_process_leaves_no_state(void **state)
 	drain();
 }
 
+/*
+ * The tracer inserts a file's record as zeroes and fills it in place: a garbage collection
+ * that reads it in between sees tgid 0 and must leave it (a process that is gone has a pid).
+ */
+static void test_gc_leaves_a_record_being_filled_in(void **state)
+{
+	int fd = tracer__map_fd(tr, TRACER_MAP_FILES);
+	uint64_t filling = 0x1000, dead = 0x2000;
+	struct vfs_file rec = { .kind = VFS_KIND_DEVICE, .fd = -1, .iommu_group = -1 };
+	pid_t child = fork();
+
+	if (child == 0)
+		_exit(0);
+	waitpid(child, NULL, 0);
+	assert_int_equal(bpf_map_update_elem(fd, &filling, &rec, BPF_NOEXIST), 0);
+	rec.tgid = child;
+	rec.first_ns = 1;
+	assert_int_equal(bpf_map_update_elem(fd, &dead, &rec, BPF_NOEXIST), 0);
+	assert_int_equal(mirror_gc(tr), 1);
+	assert_int_equal(bpf_map_lookup_elem(fd, &filling, &rec), 0);
+	assert_int_equal(rec.tgid, 0);
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &dead, &rec), 0);
+	assert_int_equal(bpf_map_delete_elem(fd, &filling), 0);
+}
+
+static const struct mirror_file *find_file(struct mirror *m, uint32_t tgid, int fd)
+{
+	const struct mirror_file *f;
+	size_t n = mirror__files(m, &f);
+
+	for (size_t i = 0; i < n; i++)
+		if (f[i].f.tgid == tgid && f[i].f.fd == fd)
+			return &f[i];
+	return NULL;
+}
+
+/*
+ * A device file open before the tracer starts is found by its task_file iterator: in the
+ * mirror with its process and fd, flagged, no call counted; its first call keeps that record
+ * (same id) and counts.
+ */
+static void test_device_open_before_the_tracer_is_found_at_start(void **state)
+{
+	struct tracer_opts o = { .sz = sizeof(o), .test_hook = true };
+	int fd = open_fake("vfio/devices/vfio3");
+	const struct mirror_file *f;
+	struct tracer *t;
+	struct mirror *m;
+	const char *why;
+	unsigned int id;
+
+	assert_int_equal(tracer__new(&o, &t), 0);
+	assert_true(tracer__found_at_start(t, &why) >= 1);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, t), 0);
+	f = find_file(m, getpid(), fd);
+	assert_non_null(f);
+	assert_int_equal(f->f.kind, VFS_KIND_DEVICE);
+	assert_true(f->f.flags & VFS_FILE_FOUND_AT_START);
+	assert_int_equal(f->f.ioctls, 0);
+	assert_string_equal(f->f.name, "vfio3");
+	assert_true(f->id >= 1);
+	id = f->id;
+	ioctl(fd, VFIO_DEVICE_RESET);
+	assert_int_equal(mirror__load(m, t), 0);
+	f = find_file(m, getpid(), fd);
+	assert_non_null(f);
+	assert_int_equal(f->id, id);
+	assert_int_equal(f->f.ioctls, 1);
+	mirror__free(m);
+	tracer__free(t);
+	close(fd);
+	drain();
+}
+
 static int count_err(void *ctx, unsigned int op, unsigned int err, uint64_t count)
 {
 	uint64_t *out = ctx;
@@ -1047,6 +1122,8 @@ int main(void)
 		cmocka_unit_test(test_unrelated_ioctls_leave_no_trace),
 		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),
 		cmocka_unit_test(test_exited_process_leaves_no_state),
+		cmocka_unit_test(test_gc_leaves_a_record_being_filled_in),
+		cmocka_unit_test(test_device_open_before_the_tracer_is_found_at_start),
 		cmocka_unit_test(test_errors_and_latency_histogram_are_aggregated),
 		cmocka_unit_test(test_a_call_whose_slot_is_held_goes_to_task_storage),
 		cmocka_unit_test(test_ring_buffer_losses_are_counted_and_the_mirror_rebuilt),

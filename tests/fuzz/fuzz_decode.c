@@ -9,6 +9,7 @@
  * op is one byte away; 0x80 and up: op and kind stay as the record has them, out of range too);
  * the rest is the record, of the input's length.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static void check_text(const struct vfs_event *ev, size_t len)
 	free(buf);
 }
 
-static void check_json(const struct vfs_event *ev)
+static void check_json(const struct vfs_event *ev, bool kernel_addresses)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -47,7 +48,7 @@ static void check_json(const struct vfs_event *ev)
 		return;
 	jw = json_writer__new(f);
 	if (jw) {
-		decode_event_json(ev, 0, jw);
+		decode_event_json(ev, 0, kernel_addresses, jw);
 		json_writer__free(jw);
 	}
 	fclose(f);
@@ -95,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_text(ev, 512);
 	check_text(ev, 40); /* short buffers truncate, never overflow */
 	check_text(ev, 1);
-	check_json(ev);
+	check_json(ev, false);
+	check_json(ev, true);
 	free(rec);
 	return 0;
 }

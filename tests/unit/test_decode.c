@@ -217,16 +217,47 @@ static void test_event_line_is_cut_cleanly_at_every_buffer_size(void **state)
 	}
 }
 
-static char *json_of(const struct vfs_event *ev)
+static char *json_of_kaddr(const struct vfs_event *ev, bool kernel_addresses)
 {
 	static char buf[4096];
 	FILE *f = fmemopen(buf, sizeof(buf), "w");
 	struct json_writer *jw = json_writer__new(f);
 
-	decode_event_json(ev, 0, jw);
+	decode_event_json(ev, 0, kernel_addresses, jw);
 	json_writer__free(jw);
 	fclose(f);
 	return buf;
+}
+
+static char *json_of(const struct vfs_event *ev)
+{
+	return json_of_kaddr(ev, false);
+}
+
+/* A JSON line names files by vfioscope's ids; the kernel's addresses only on request. */
+static void test_json_event_shows_ids_and_kernel_addresses_only_on_request(void **state)
+{
+	struct vfs_event ev = map_event();
+	char *j;
+
+	ev.file = 0xffff888812345600ULL;
+	ev.ctx = 0xffff888812345600ULL;
+	ev.new_file = 0xffff8888abcdef00ULL;
+	ev.file_id = 3;
+	ev.ctx_id = 3;
+	ev.new_file_id = 7;
+	j = json_of(&ev);
+	assert_non_null(strstr(j, "\"file_id\":3,\"container_file_id\":3,"));
+	assert_non_null(strstr(j, "\"new_file_id\":7"));
+	assert_null(strstr(j, "0xffff"));
+	assert_null(strstr(j, "\"file\":"));
+	j = json_of_kaddr(&ev, true);
+	assert_non_null(strstr(j, "\"file\":\"0xffff888812345600\""));
+	assert_non_null(strstr(j, "\"container\":\"0xffff888812345600\""));
+	assert_non_null(strstr(j, "\"new_file\":\"0xffff8888abcdef00\""));
+	ev.ctx_id = 0; /* a group not yet in a container */
+	j = json_of(&ev);
+	assert_non_null(strstr(j, "\"container_file_id\":null"));
 }
 
 static void test_map_dma_decodes_to_json_with_the_same_fields(void **state)
@@ -450,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_op_names_are_unique_and_round_trip),
 		cmocka_unit_test(test_map_dma_decodes_to_text),
 		cmocka_unit_test(test_map_dma_decodes_to_json_with_the_same_fields),
+		cmocka_unit_test(test_json_event_shows_ids_and_kernel_addresses_only_on_request),
 		cmocka_unit_test(test_failed_call_shows_errno_and_no_results),
 		cmocka_unit_test(test_unmap_result_is_read_at_exit),
 		cmocka_unit_test(test_dma_logging_start_shows_ranges),

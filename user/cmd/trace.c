@@ -33,6 +33,7 @@ static void on_signal(int sig)
 struct trace_args {
 	struct tracer_opts topts; /* pid and comm are filtered in BPF */
 	bool json;
+	bool kernel_addresses; /* --json: the kernel's struct file addresses too */
 	bool pin;
 	uint64_t duration_ns; /* 0: until interrupted */
 	uint64_t max_events; /* 0: no limit */
@@ -40,6 +41,7 @@ struct trace_args {
 
 struct trace_ctx {
 	bool json;
+	bool kernel_addresses;
 	uint64_t max_events;
 	uint64_t printed;
 	uint64_t seen; /* events received */
@@ -51,15 +53,19 @@ static void trace_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: vfioscope trace [--json] [--pid PID] [--comm COMM] [--duration TIME]\n"
-		"                       [--count N] [--mode fentry|kprobe|tp_btf|raw_tp] [--no-pin]\n\n"
+		"                       [--count N] [--mode fentry|kprobe|tp_btf|raw_tp] [--no-pin]\n"
+		"                       [--kernel-addresses]\n\n"
 		"Prints one line per VFIO/iommufd ioctl of any process: time, pid, comm, fd kind,\n"
 		"op, decoded arguments (=> results), return value and latency. --json prints JSON\n"
 		"lines. --pid and --comm (at most 15 characters, exact) keep one process's or\n"
 		"thread name's calls, in the kernel. --duration is in seconds, or with a unit\n"
-		"(500ms, 2m); --count stops after N lines. While it runs, the mirror maps are\n"
-		"pinned in " TRACER_PIN_DIR " so that `vfioscope state` shows the state it\n"
-		"tracks. When it stops it says on stderr how many calls it traced, printed and\n"
-		"lost. Needs CAP_BPF and CAP_PERFMON (or root).\n");
+		"(500ms, 2m); --count stops after N lines. Files are named by vfioscope's ids, as\n"
+		"in `vfioscope state`; --kernel-addresses also prints the kernel's struct file\n"
+		"addresses in --json (for kernel debugging: they leak the kernel's memory\n"
+		"layout). While it runs, the mirror maps are pinned in " TRACER_PIN_DIR "\n"
+		"so that `vfioscope state` shows the state it tracks. When it stops it says on\n"
+		"stderr how many calls it traced, printed and lost. Needs CAP_BPF and\n"
+		"CAP_PERFMON (or root).\n");
 }
 
 static int parse_mode(const char *s, struct tracer_opts *topts)
@@ -104,6 +110,9 @@ static int parse_opt(int c, const char *arg, struct trace_args *a)
 	case 'P':
 		a->pin = false;
 		return 0;
+	case 'K':
+		a->kernel_addresses = true;
+		return 0;
 	case 'T':
 		a->topts.test_hook = true;
 		return 0;
@@ -122,6 +131,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		{ "count", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "no-pin", no_argument, NULL, 'P' },
+		{ "kernel-addresses", no_argument, NULL, 'K' },
 		{ "test-hook", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -154,7 +164,7 @@ static int on_event(void *ctx, const struct vfs_event *ev)
 
 	tc->seen++;
 	if (tc->json) {
-		decode_event_json(ev, tc->mono_to_real, tc->jw);
+		decode_event_json(ev, tc->mono_to_real, tc->kernel_addresses, tc->jw);
 	} else {
 		int n = decode_event_text(ev, tc->mono_to_real, line, sizeof(line));
 
@@ -216,6 +226,7 @@ static int setup(const struct trace_args *a, struct tracer **t, struct mirror **
 				TRACER_PIN_DIR, strerror(-err));
 	}
 	tc->json = a->json;
+	tc->kernel_addresses = a->kernel_addresses;
 	tc->max_events = a->max_events;
 	tc->mono_to_real = (int64_t)(clock_real_ns() - clock_mono_ns());
 	tc->jw = json_writer__new(stdout);

@@ -8,6 +8,7 @@
 #ifndef VFIOSCOPE_DECODE_H
 #define VFIOSCOPE_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +47,8 @@ void decode_args_json(const struct vfs_event *ev, struct json_writer *jw);
  */
 int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char *buf, size_t len);
 /* One JSON object for the event (a JSON line once the writer closes it). */
-void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, struct json_writer *jw);
+void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, bool kernel_addresses,
+		       struct json_writer *jw);
 
 /* DIV_ROUND_UP(length / page_size, 64) * 8: the bitmap bytes a report covers (0 if page_size
  * is 0). */

@@ -313,6 +313,11 @@ struct vfs_event {
 	__u64 kern_dirty_calls;
 	__u64 kern_pinned_pages; /* type1 pin path during this call */
 	__u64 kern_unpinned_pages;
+	/* vfioscope's ids of the files (struct vfs_file.id), 0 when none: what users see */
+	__u32 file_id;
+	__u32 ctx_id;
+	__u32 new_file_id;
+	__u32 pad_ids;
 	__u8 in[VFS_ARG_BYTES]; /* argument bytes at entry */
 	__u8 out[VFS_ARG_BYTES]; /* argument bytes at exit (VFS_EV_OUT_VALID) */
 	/* (iova, length) pairs (VFS_EV_RANGES); left out of the ring buffer record otherwise */
@@ -334,6 +339,8 @@ struct vfs_inflight_slot {
 /* The mirror, keyed by the open file (struct file *), so dup, fork and fd passing share it. */
 enum vfs_file_flags {
 	VFS_FILE_TEST_HOOK = 1 << 0,
+	/* found open when the tracer started (the task_file iterator), not at a traced call */
+	VFS_FILE_FOUND_AT_START = 1 << 1,
 };
 
 struct vfs_file {
@@ -355,6 +362,8 @@ struct vfs_file {
 	__u32 pt_id; /* cdev: the IOAS or HWPT of VFIO_DEVICE_ATTACH_IOMMUFD_PT, 0 none */
 	__u32 devid; /* cdev: the iommufd device id VFIO_DEVICE_BIND_IOMMUFD returned, 0 none */
 	__u32 hwpt_id; /* cdev: the HWPT ATTACH wrote back (for an IOAS: the one it made) */
+	__u32 id; /* vfioscope's id: 1, 2, ... in order of first sight, never reused by a tracer */
+	__u32 pad2;
 };
 
 struct vfs_ctr_key {

@@ -23,7 +23,7 @@ struct mirror;
 struct mirror_file {
 	uint64_t file; /* struct file *: identity only, shown with mirror__kernel_addresses() */
 	struct vfs_file f;
-	unsigned int id; /* small id assigned in order of first sight: what users see */
+	unsigned int id; /* the tracer's small id (struct vfs_file.id): what users see */
 	int iommu_group; /* device: from the kernel, else from sysfs; -1 unknown */
 };
 
@@ -73,7 +73,8 @@ struct mirror_hwpt {
 struct mirror_proc_device {
 	int fd;
 	bool cdev;
-	bool traced; /* the tracer knows this fd's file (it has seen a call on it) */
+	bool traced; /* the tracer has seen a call on this fd's file */
+	bool found_at_start; /* the tracer found it open when it started (and named it) */
 	char address[VFS_DEV_NAME]; /* "" unknown */
 	char driver[VFS_DEV_NAME];
 	int iommu_group; /* -1 unknown */

@@ -92,6 +92,11 @@ const char *tracer__reason(const struct tracer *t);
 /* programs this tracer wanted, with their attach result */
 int tracer__programs(const struct tracer *t, const struct tracer_prog_status **progs);
 
+/* VFIO device files found open when the tracer started (entered into the mirror, named,
+ * flagged VFS_FILE_FOUND_AT_START), or -errno when they could not be looked for (*@why says
+ * why: the kernel refused the task_file iterator, ...). 0 for a pinned tracer. */
+int tracer__found_at_start(const struct tracer *t, const char **why);
+
 /* Pin the mirror and aggregation maps in @dir (created 0700) so `vfioscope state` can read
  * them while this tracer runs; unpinned by tracer__free. -EEXIST if another tracer pinned. */
 int tracer__pin(struct tracer *t, const char *dir);

@@ -47,14 +47,17 @@ pdevs = procs[0]["devices"] if procs else []
 check(len(pdevs) == 1 and pdevs[0]["fd"] == fd and pdevs[0]["opened"] == mode,
       f"/proc: the process holds one device fd {fd} opened through {mode} ({pdevs})")
 if when == "before" and pdevs:
+    # /proc says only "anon_inode:[vfio-device]" for a device opened through its group: the
+    # tracer's iterator read the kernel's struct vfio_device behind the fd when it started
     p = pdevs[0]
-    if mode == "cdev":  # the cdev names its device through sysfs
-        check(not p["traced"] and p["address"] == bdf and p["driver"] == driver
-              and p["iommu_group"] == group,
-              f"/proc: the untraced cdev fd is named from sysfs: {bdf} {driver} group {group} ({p})")
-    else:  # an anonymous inode says nothing: named at its first traced call
-        check(not p["traced"] and p["address"] is None,
-              f"/proc: the untraced group-opened device fd is not named yet ({p})")
+    check(not p["traced"] and p["found_at_start"] and p["address"] == bdf
+          and p["driver"] == driver and p["iommu_group"] == group,
+          f"/proc: the fd opened before the tracer is named before any call: {bdf} {driver} "
+          f"group {group} ({p})")
+    bd = [x for x in before["devices"] if x["pid"] == pid and x["fd"] == fd]
+    check(len(bd) == 1 and all(bd[0].get(k) == v for k, v in want.items())
+          and bd[0]["found_at_start"] and bd[0]["ioctls"] == 0,
+          f"state lists the device found at start, named, no call yet ({bd})")
 
 # ---- state after the call ----
 devs = [x for x in after["devices"] if x["pid"] == pid and x["fd"] == fd]
@@ -62,6 +65,8 @@ check(len(devs) == 1, f"state lists the device file of pid {pid} fd {fd} once ({
 dev = devs[0] if devs else {}
 check(all(dev.get(k) == v for k, v in want.items()),
       f"state names it {want} ({ {k: dev.get(k) for k in want} })")
+check(dev.get("found_at_start") == (when == "before"),
+      f"state says whether the tracer found it open at start ({dev.get('found_at_start')})")
 ctr_label = ""
 if when == "traced":
     ctrs = [c for c in after["containers"] if c["id"] == dev.get("container")]
@@ -93,6 +98,22 @@ check(kd and kernel.match(str(kd[0].get("file", ""))),
 calls = [e for e in events if e.get("pid") == pid and e.get("op") == "VFIO_DEVICE_GET_INFO"]
 check(len(calls) == 1 and calls[0]["device"] == bdf and calls[0]["fd"] == fd,
       f"trace --json: VFIO_DEVICE_GET_INFO on fd {fd} names device {bdf} ({calls})")
+check(calls and calls[0]["file_id"] == dev.get("id"),
+      f"trace --json names the device file by state's id {dev.get('id')} "
+      f"({calls[0].get('file_id') if calls else None})")
+if when == "traced" and ctr_label:
+    cf = [c["file_id"] for c in after["containers"] if str(c["id"]) == ctr_label]
+    check(calls and cf and calls[0]["container_file_id"] == cf[0],
+          f"trace --json names its container's file by state's id {cf} "
+          f"({calls[0].get('container_file_id') if calls else None})")
+    gd = [e for e in events if e.get("pid") == pid and e.get("op") == "VFIO_GROUP_GET_DEVICE_FD"]
+    if mode == "group":
+        check(len(gd) == 1 and gd[0].get("new_file_id") == dev.get("id"),
+              f"trace --json: GET_DEVICE_FD's new file is state's device {dev.get('id')} ({gd})")
+tleaks = [(k, v) for k, v in keys(events, []) if isinstance(v, str) and kernel.match(v)]
+check(events and not tleaks
+      and not [k for k, _ in keys(events, []) if k in ("file", "container", "new_file")],
+      f"trace --json shows no kernel address ({tleaks[:3]})")
 line = f"device {bdf} fd={fd} VFIO_DEVICE_GET_INFO("
 tl = [l for l in text if f" {pid} " in l and line in l]
 check(len(tl) == 1, f"trace line has '{line}' ({tl or [l for l in text if 'GET_INFO' in l]})")

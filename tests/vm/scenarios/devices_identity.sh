@@ -1,8 +1,10 @@
 # Every device named: the edu device opened through its group, through the VFIO cdev (where
-# the kernel has one), and by a process started before the tracer (tests/vm/src/devices_open).
-# `state --json`, `trace` (text and JSON) and serve's vfio_device_info are checked against
-# what the program opened and what sysfs says the device is (tests/vm/scenarios/devices_check.py).
-# vm-timeout: 600
+# the kernel has one), and by a process started before the tracer (tests/vm/src/devices_open;
+# the tracer's task_file iterator names that one before its first call). `state --json`,
+# `trace` (text and JSON: vfioscope's ids, no kernel address) and serve's vfio_device_info are
+# checked against what the program opened and what sysfs says the device is
+# (tests/vm/scenarios/devices_check.py).
+# vm-timeout: 2400
 set -u
 . tests/vm/guest-lib.sh
 bdf=$(edu_bdf)

@@ -694,7 +694,18 @@ int decode_event_text(const struct vfs_event *ev, int64_t mono_to_real_ns, char 
 	return s.n;
 }
 
-void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, struct json_writer *jw)
+/* vfioscope's id of a file, null when it has none */
+static void file_id_json(struct json_writer *jw, const char *name, uint32_t id)
+{
+	json_name(jw, name);
+	if (id)
+		json_u64(jw, id);
+	else
+		json_null(jw);
+}
+
+void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, bool kernel_addresses,
+		       struct json_writer *jw)
 {
 	char comm[sizeof(ev->comm) + 1];
 
@@ -718,8 +729,13 @@ void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, stru
 		json_kv_string(jw, "device", dev);
 	}
 	json_kv_s64(jw, "fd", ev->fd);
-	json_kv_hex(jw, "file", ev->file);
-	json_kv_hex(jw, "container", ev->ctx);
+	/* the ids `state` shows; the kernel's struct file addresses only on request */
+	file_id_json(jw, "file_id", ev->file_id);
+	file_id_json(jw, "container_file_id", ev->ctx_id);
+	if (kernel_addresses) {
+		json_kv_hex(jw, "file", ev->file);
+		json_kv_hex(jw, "container", ev->ctx);
+	}
 	json_kv_string(jw, "op", decode_op_name(ev->op));
 	json_kv_hex(jw, "cmd", ev->cmd);
 	decode_args_json(ev, jw);
@@ -728,7 +744,9 @@ void decode_event_json(const struct vfs_event *ev, int64_t mono_to_real_ns, stru
 		json_kv_string(jw, "errno", err_name(ev->ret));
 	json_kv_u64(jw, "latency_ns", ev->latency_ns);
 	json_kv_string(jw, "source", ev->source == VFS_SRC_HANDLER ? "handler" : "syscall");
-	if (ev->new_file)
+	if (ev->new_file_id)
+		json_kv_u64(jw, "new_file_id", ev->new_file_id);
+	if (ev->new_file && kernel_addresses)
 		json_kv_hex(jw, "new_file", ev->new_file);
 	if (ev->kern_dirty_calls || ev->kern_pinned_pages || ev->kern_unpinned_pages) {
 		json_name(jw, "kernel");

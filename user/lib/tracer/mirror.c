@@ -280,8 +280,8 @@ static int cmp_file(const void *a, const void *b)
 	return x->file < y->file ? -1 : x->file > y->file;
 }
 
-/* Files in order of first sight, numbered from 1; devices' IOMMU groups from sysfs where
- * the kernel's structures did not give one. */
+/* Files in order of first sight, with the ids the tracer gave them; devices' IOMMU groups
+ * from sysfs where the kernel's structures did not give one. */
 static void number_files(struct mirror *m)
 {
 	if (m->nfiles)
@@ -289,7 +289,7 @@ static void number_files(struct mirror *m)
 	for (size_t i = 0; i < m->nfiles; i++) {
 		struct mirror_file *mf = &m->files[i];
 
-		mf->id = i + 1;
+		mf->id = mf->f.id;
 		mf->iommu_group = mf->f.iommu_group;
 		if (mf->f.kind == VFS_KIND_DEVICE && mf->iommu_group < 0)
 			mf->iommu_group = mirror_sysfs_iommu_group(mf->f.device);
@@ -479,7 +479,14 @@ static void sysfs_link_base(const char *fmt, const char *name, char *out, size_t
 	out[n] = '\0';
 }
 
-/* A device fd of @pid: a cdev names its device through /sys/class/vfio-dev/vfioN/device. */
+/* Has the tracer seen a call on @f (not only found it open when it started)? */
+static bool seen_in_call(const struct vfs_file *f)
+{
+	return !(f->flags & VFS_FILE_FOUND_AT_START) || f->ioctls;
+}
+
+/* A device fd of @pid: named by the tracer (from the kernel's struct vfio_device, at a call or
+ * when the tracer started), else a cdev through /sys/class/vfio-dev/vfioN/device. */
 static int add_proc_device(const struct mirror *m, struct mirror_process *p, int fd,
 			   const char *target)
 {
@@ -496,7 +503,8 @@ static int add_proc_device(const struct mirror *m, struct mirror_process *p, int
 		const struct vfs_file *f = &m->files[i].f;
 
 		if (f->kind == VFS_KIND_DEVICE && f->tgid == (uint32_t)p->pid && f->fd == fd) {
-			d->traced = true;
+			d->traced = seen_in_call(f);
+			d->found_at_start = f->flags & VFS_FILE_FOUND_AT_START;
 			snprintf(d->address, sizeof(d->address), "%s", f->device);
 			snprintf(d->driver, sizeof(d->driver), "%s", f->driver);
 			d->iommu_group = m->files[i].iommu_group;
@@ -576,7 +584,8 @@ int mirror__scan_proc(struct mirror *m)
 			continue;
 		}
 		for (size_t i = 0; i < m->nfiles; i++)
-			p.traced |= m->files[i].f.tgid == (uint32_t)pid;
+			p.traced |= m->files[i].f.tgid == (uint32_t)pid &&
+				    seen_in_call(&m->files[i].f);
 		if (m->nprocs == cap) {
 			void *np = realloc(m->procs, (cap = cap ? 2 * cap : 16) * sizeof(p));
 
@@ -653,6 +662,16 @@ static void purge_file(const struct tracer *t, uint64_t file)
 	bpf_map_delete_elem(tracer__map_fd(t, TRACER_MAP_FILES), &file);
 }
 
+/* Is the file still the one read as @seen (not re-created meanwhile for a live process)? */
+static bool same_file(const struct tracer *t, const struct mirror_file *seen)
+{
+	struct vfs_file now;
+
+	if (bpf_map_lookup_elem(tracer__map_fd(t, TRACER_MAP_FILES), &seen->file, &now))
+		return false;
+	return now.tgid == seen->f.tgid && now.first_ns == seen->f.first_ns;
+}
+
 int mirror_gc(const struct tracer *t)
 {
 	struct mirror_file *files;
@@ -663,7 +682,11 @@ int mirror_gc(const struct tracer *t)
 		      offsetof(struct mirror_file, f), sizeof(*files), (void **)&files, &n))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		if (pid_alive(files[i].f.tgid))
+		/* tgid 0: the tracer is filling this record in right now (it inserts zeroes,
+		 * then writes the fields in place); no process has pid 0 */
+		if (!files[i].f.tgid || pid_alive(files[i].f.tgid))
+			continue;
+		if (!same_file(t, &files[i]))
 			continue;
 		purge_file(t, files[i].file);
 		dropped++;
@@ -787,6 +810,8 @@ static void device_identity_json(const struct mirror_file *mf, struct json_write
 		json_null(jw);
 	group_or_null_json(jw, "iommu_group", mf->iommu_group);
 	json_kv_string(jw, "opened", mirror_device_opened(f));
+	/* open before the tracer started: found by its iterator, not at a traced call */
+	json_kv_bool(jw, "found_at_start", f->flags & VFS_FILE_FOUND_AT_START);
 }
 
 static void print_session(FILE *out, const char *indent, const char *what,
@@ -877,6 +902,8 @@ static void container_head_json(const struct mirror *m, const struct mirror_cont
 	const struct vfs_container *v = &c->c;
 
 	json_kv_u64(jw, "id", c->id);
+	/* the id of its container (or iommufd) file: trace --json's container_file_id */
+	id_or_null_json(jw, "file_id", file_id(m, c->file));
 	kaddr_json(m, jw, "file", c->file);
 	json_kv_u64(jw, "ioas", c->ioas);
 	json_kv_string(jw, "backend", container_backend(v));
@@ -1122,6 +1149,7 @@ static void processes_json(const struct mirror *m, struct json_writer *jw)
 			group_or_null_json(jw, "iommu_group", d->iommu_group);
 			json_kv_string(jw, "opened", d->cdev ? "cdev" : "group");
 			json_kv_bool(jw, "traced", d->traced);
+			json_kv_bool(jw, "found_at_start", d->found_at_start);
 			json_end_object(jw);
 		}
 		json_end_array(jw);
@@ -1145,8 +1173,10 @@ static void print_devices(const struct mirror *m, FILE *out)
 		print_device_identity(&m->files[i], out);
 		if (c)
 			fprintf(out, " in container %u", c->id);
-		fprintf(out, ": pid %u (%.16s) fd %d, %u ioctl(s)\n", f->tgid, f->comm, f->fd,
-			f->ioctls);
+		fprintf(out, ": pid %u (%.16s) fd %d, %u ioctl(s)%s\n", f->tgid, f->comm, f->fd,
+			f->ioctls,
+			f->flags & VFS_FILE_FOUND_AT_START ? " [open before the tracer started]" :
+							     "");
 		if (f->devid)
 			fprintf(out, "  iommufd device id %u, attached to %u (hwpt %u)\n", f->devid,
 				f->pt_id, f->hwpt_id);

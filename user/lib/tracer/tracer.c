@@ -123,6 +123,9 @@ struct tracer {
 	tracer_event_fn cb;
 	void *cb_ctx;
 	int cb_count;
+	bool no_iter; /* the device-file iterator sank a load: tracer__new goes on without it */
+	int found_at_start; /* devices the iterator entered, or -errno */
+	char found_why[160]; /* why none were looked for */
 };
 
 /* ---- what the kernel has ---- */
@@ -328,6 +331,7 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 	bpf_object__for_each_program(prog, t->skel->obj) bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < NPROGS; i++)
 		bpf_program__set_autoload(prog_of(t->skel, &prog_defs[i]), want[i]);
+	bpf_program__set_autoload(t->skel->progs.adopt_device_files, !t->no_iter);
 	err = tracer_bpf__load(t->skel);
 	if (err)
 		return err;
@@ -407,7 +411,17 @@ static int attach_mode(struct tracer *t, const struct kernel_view *kv,
 
 	if (!choose_programs(t, kv, opts, m, hooks, want))
 		return -ENOENT;
+	t->no_iter = false;
 	err = try_mode(t, opts, m, want);
+	if (err && !opts->strict) {
+		/* the device-file iterator may sink the load: retry without it first */
+		destroy_attempt(t);
+		t->no_iter = true;
+		err = try_mode(t, opts, m, want);
+		if (!err)
+			snprintf(t->found_why, sizeof(t->found_why),
+				 "this kernel refused the task_file iterator at load");
+	}
 	if (err && hooks && !opts->strict) {
 		/* an optional hook may sink the load: retry without them */
 		destroy_attempt(t);
@@ -466,6 +480,57 @@ static struct tracer *tracer_alloc(void)
 	return t;
 }
 
+/*
+ * Enter the VFIO device files already open (before this tracer attached) into the mirror:
+ * run the task_file iterator once (device_iter.bpf.h). Sets t->found_at_start.
+ */
+static void adopt_open_devices(struct tracer *t)
+{
+	struct bpf_link *link;
+	char buf[64];
+	int fd, err = 0;
+
+	if (t->no_iter) {
+		t->found_at_start = -EOPNOTSUPP;
+		return;
+	}
+	link = bpf_program__attach_iter(t->skel->progs.adopt_device_files, NULL);
+	if (!link) {
+		err = -errno;
+		snprintf(t->found_why, sizeof(t->found_why), "failed to attach the iterator: %s",
+			 strerror(-err));
+		t->found_at_start = err;
+		return;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		err = -errno;
+	/* the program prints nothing: read() returns 0 once every task's files were walked */
+	while (fd >= 0 && (err = read(fd, buf, sizeof(buf))) != 0) {
+		if (err < 0 && errno != EINTR && errno != EAGAIN) {
+			err = -errno;
+			break;
+		}
+		err = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	if (err < 0) {
+		snprintf(t->found_why, sizeof(t->found_why), "failed to run the iterator: %s",
+			 strerror(-err));
+		t->found_at_start = err;
+		return;
+	}
+	t->found_at_start = t->skel->bss->found_at_start;
+}
+
+int tracer__found_at_start(const struct tracer *t, const char **why)
+{
+	*why = t->found_why;
+	return t->found_at_start;
+}
+
 int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 {
 	struct tracer_opts def = { .sz = sizeof(def) };
@@ -482,6 +547,11 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 	}
 	for (int i = 0; i < TRACER_MAPS; i++)
 		t->map_fds[i] = bpf_object__find_map_fd_by_name(t->skel->obj, map_names[i]);
+	adopt_open_devices(t);
+	if (t->found_at_start < 0)
+		pr_warn("devices opened before the tracer started are named at their first traced "
+			"call only: %s",
+			t->found_why);
 	*out = t;
 	return 0;
 }
