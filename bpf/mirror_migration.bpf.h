@@ -307,9 +307,10 @@ static __always_inline void mig_exit(long id, long ret)
 		count_lost(VFS_LOST_RINGBUF);
 		return;
 	}
-	mig_fill(m, c.device, c.id == NR_ioctl				 ? VFS_MIG_PRECOPY_INFO :
-			      c.id == NR_read || c.id == NR_pread64 ? VFS_MIG_READ :
-								      VFS_MIG_WRITE);
+	mig_fill(m, c.device,
+		 c.id == NR_ioctl		       ? VFS_MIG_PRECOPY_INFO :
+		 c.id == NR_read || c.id == NR_pread64 ? VFS_MIG_READ :
+							 VFS_MIG_WRITE);
 	m->ts_ns = now;
 	m->latency_ns = now - c.ts_ns;
 	m->ret = ret;

@@ -117,7 +117,9 @@ static void print_phases(const struct migration *m, uint64_t origin)
 		printf("  %-13s %11.3f %12s %12" PRIu64 " %7" PRIu64 " %9.1f %s\n",
 		       migration_state_name(p->state), msec(p->start_ns - origin), dur, p->bytes,
 		       p->calls, (double)p->set_latency_ns / 1e3,
-		       p->ret ? strerror((int)-p->ret) : p->data_fd >= 0 ? "ok, data fd" : "ok");
+		       p->ret	       ? strerror((int)-p->ret) :
+		       p->data_fd >= 0 ? "ok, data fd" :
+					 "ok");
 	}
 }
 
@@ -130,10 +132,12 @@ static void print_one(const struct migration *m, uint64_t origin)
 	       migration_role_name(m->role), m->comm, m->pid, migration_outcome_name(m->outcome),
 	       msec(s.duration_ns));
 	print_phases(m, origin);
-	printf("  data fd: %" PRIu64 " bytes in %" PRIu64 " calls (%" PRIu64 " failed), %.1f MiB/s\n",
+	printf("  data fd: %" PRIu64 " bytes in %" PRIu64 " calls (%" PRIu64
+	       " failed), %.1f MiB/s\n",
 	       m->bytes, m->data_calls, m->data_errors, s.data_bytes_per_s / (1 << 20));
 	if (m->nprecopy) {
-		const struct migration_precopy *a = &m->precopy[0], *b = &m->precopy[m->nprecopy - 1];
+		const struct migration_precopy *a = &m->precopy[0],
+					       *b = &m->precopy[m->nprecopy - 1];
 
 		printf("  precopy: %u answers; initial %" PRIu64 " -> %" PRIu64
 		       " bytes, dirty %" PRIu64 " -> %" PRIu64 " bytes\n",
@@ -156,8 +160,9 @@ static void print_one(const struct migration *m, uint64_t origin)
 	}
 	if (s.downtime_known)
 		printf("  downtime part: %.3f ms (%s)\n", msec(s.downtime_ns),
-		       m->role == MIGRATION_SOURCE ? "left RUNNING/PRE_COPY -> last STOP_COPY byte" :
-						     "RESUMING -> RUNNING");
+		       m->role == MIGRATION_SOURCE ?
+			       "left RUNNING/PRE_COPY -> last STOP_COPY byte" :
+			       "RESUMING -> RUNNING");
 	else
 		printf("  downtime part: not seen\n");
 	printf("  convergence: %s", converges_word(s.converges));
@@ -222,9 +227,10 @@ static void json_phases(struct json_writer *jw, const struct migration *m, uint6
 
 		json_start_object(jw);
 		json_kv_string(jw, "state", migration_state_name(p->state));
-		json_kv_string(jw, "from", p->prev_state == VFS_MIG_STATE_UNKNOWN ?
-						   "?" :
-						   migration_state_name(p->prev_state));
+		json_kv_string(jw, "from",
+			       p->prev_state == VFS_MIG_STATE_UNKNOWN ?
+				       "?" :
+				       migration_state_name(p->prev_state));
 		json_kv_u64(jw, "start_ns", p->start_ns - origin);
 		json_name(jw, "duration_ns");
 		if (p->ret == 0 && end >= p->start_ns)

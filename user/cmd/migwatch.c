@@ -69,7 +69,9 @@ static void report_start(const struct tracer *t, const char *cmd)
 
 int migwatch_run(struct migwatch *w)
 {
-	struct tracer_opts opts = { .sz = sizeof(opts), .mode = w->mode, .no_events = !w->keep_calls };
+	struct tracer_opts opts = { .sz = sizeof(opts),
+				    .mode = w->mode,
+				    .no_events = !w->keep_calls };
 	struct tracer *t = NULL;
 	uint64_t start;
 	int err;

@@ -22,7 +22,7 @@
 #define RUN		-1
 #define DURATION_MAX_NS (7 * 24 * 3600ULL * 1000000000ULL)
 /* device tracks: synthetic thread ids above any real one (pid_max <= 2^22) */
-#define DEV_TID_BASE	    (1u << 24)
+#define DEV_TID_BASE	     (1u << 24)
 #define THROUGHPUT_WINDOW_NS 100000000ULL
 
 static void usage(FILE *out)
@@ -230,9 +230,10 @@ static void write_data(struct rec *r, const struct migrations *ms, const struct 
 		if (e->type != VFS_MIG_READ && e->type != VFS_MIG_WRITE &&
 		    e->type != VFS_MIG_PRECOPY_INFO)
 			continue;
-		slice(r, e->type == VFS_MIG_READ  ? "read" :
-			 e->type == VFS_MIG_WRITE ? "write" :
-						    "PRECOPY_INFO",
+		slice(r,
+		      e->type == VFS_MIG_READ  ? "read" :
+		      e->type == VFS_MIG_WRITE ? "write" :
+						 "PRECOPY_INFO",
 		      m->pid, tid, e->ts_ns - e->latency_ns, e->latency_ns);
 		json_name(r->jw, "args");
 		json_start_object(r->jw);

@@ -101,7 +101,8 @@ static const struct metric_desc table[F_COUNT] = {
 };
 
 static const char *const phase_names[MIGRATION_METRICS_STATES] = {
-	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
+	"ERROR",    "STOP",	   "RUNNING",  "STOP_COPY",
+	"RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
 };
 
 int migration_metrics__register(struct metrics_registry *reg, struct migration_metrics *mm)

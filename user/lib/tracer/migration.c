@@ -125,8 +125,9 @@ static struct migration *migration_new(struct migrations *ms, const struct vfs_m
 	if (!m)
 		return NULL;
 	m->syncs = calloc(MIGRATION_MAX_SYNCS, sizeof(*m->syncs));
-	if (!m->syncs || (ms->n == ms->cap && !(ms->list = realloc(ms->list, (ms->cap = ms->cap * 2 + 8) *
-										   sizeof(*ms->list))))) {
+	if (!m->syncs ||
+	    (ms->n == ms->cap &&
+	     !(ms->list = realloc(ms->list, (ms->cap = ms->cap * 2 + 8) * sizeof(*ms->list))))) {
 		free(m->syncs);
 		free(m);
 		return NULL;
