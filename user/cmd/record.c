@@ -113,7 +113,8 @@ static void ev_head(struct rec *r, const char *name, const char *ph, uint32_t pi
 	json_start_object(r->jw);
 	json_kv_string(r->jw, "name", name);
 	json_kv_string(r->jw, "ph", ph);
-	json_kv_double(r->jw, "ts", us(r, ts_ns));
+	json_name(r->jw, "ts");
+	json_fixed(r->jw, us(r, ts_ns), 3); /* microseconds, to the nanosecond */
 	json_kv_u64(r->jw, "pid", pid);
 	json_kv_u64(r->jw, "tid", tid);
 }
@@ -136,7 +137,8 @@ static void slice(struct rec *r, const char *name, uint32_t pid, uint32_t tid, u
 		  uint64_t dur_ns)
 {
 	ev_head(r, name, "X", pid, tid, start_ns);
-	json_kv_double(r->jw, "dur", (double)dur_ns / 1e3);
+	json_name(r->jw, "dur");
+	json_fixed(r->jw, (double)dur_ns / 1e3, 3);
 }
 
 static void counter1(struct rec *r, const char *name, uint32_t pid, uint64_t ts, const char *k,
@@ -145,7 +147,8 @@ static void counter1(struct rec *r, const char *name, uint32_t pid, uint64_t ts,
 	ev_head(r, name, "C", pid, 0, ts);
 	json_name(r->jw, "args");
 	json_start_object(r->jw);
-	json_kv_double(r->jw, k, v);
+	json_name(r->jw, k);
+	json_fixed(r->jw, v, 3);
 	json_end_object(r->jw);
 	json_end_object(r->jw);
 }
