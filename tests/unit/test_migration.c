@@ -18,12 +18,22 @@
 #define DEV2 0x2000
 #define MS   1000000ULL
 
-enum { STOP = 1, RUNNING = 2, STOP_COPY = 3, RESUMING = 4, PRE_COPY = 6 };
+enum {
+	STOP = 1,
+	RUNNING = 2,
+	STOP_COPY = 3,
+	RESUMING = 4,
+	PRE_COPY = 6
+};
 
 static struct vfs_mig_event rec(uint64_t device, uint16_t type, uint64_t ts_ms)
 {
-	struct vfs_mig_event e = { .device = device, .type = type, .ts_ns = ts_ms * MS,
-				   .latency_ns = 1000, .pid = 42, .data_fd = -1,
+	struct vfs_mig_event e = { .device = device,
+				   .type = type,
+				   .ts_ns = ts_ms * MS,
+				   .latency_ns = 1000,
+				   .pid = 42,
+				   .data_fd = -1,
 				   .state = VFS_MIG_STATE_UNKNOWN,
 				   .prev_state = VFS_MIG_STATE_UNKNOWN };
 
