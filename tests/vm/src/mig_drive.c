@@ -187,7 +187,8 @@ int main(int argc, char **argv)
 	ssize_t n;
 
 	if (argc < 2 || !blob) {
-		fprintf(stderr, "usage: mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS]\n");
+		fprintf(stderr,
+			"usage: mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS]\n");
 		return 2;
 	}
 	bdf = argv[1];
@@ -205,9 +206,9 @@ int main(int argc, char **argv)
 
 	/* dirty syncs: round k makes edu write k + 1 pages, then one REPORT */
 	struct vfio_device_feature_dma_logging_range r = { MAP_IOVA, MAP_SIZE };
-	struct vfio_device_feature_dma_logging_control ctl = {
-		.page_size = PAGE, .num_ranges = 1, .ranges = (uintptr_t)&r
-	};
+	struct vfio_device_feature_dma_logging_control ctl = { .page_size = PAGE,
+							       .num_ranges = 1,
+							       .ranges = (uintptr_t)&r };
 	printf("{\"syncs\":[");
 	ret = feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl,
 		      sizeof(ctl));
@@ -216,10 +217,10 @@ int main(int argc, char **argv)
 		die("start DMA logging");
 	}
 	for (unsigned int k = 0; k < syncs; k++) {
-		struct vfio_device_feature_dma_logging_report rep = {
-			.iova = MAP_IOVA, .length = MAP_SIZE, .page_size = pgsize,
-			.bitmap = (uintptr_t)bitmap
-		};
+		struct vfio_device_feature_dma_logging_report rep = { .iova = MAP_IOVA,
+								      .length = MAP_SIZE,
+								      .page_size = pgsize,
+								      .bitmap = (uintptr_t)bitmap };
 		unsigned int pages = 0;
 
 		for (unsigned int p = 0; p <= k; p++)

@@ -344,9 +344,10 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 
 		if (!want[i])
 			continue;
+		/* attached on demand (mig_hooks_update), so not in the status list: a
+		 * program detached by design is no failed attach for info, trace or serve */
 		if (d->role == TRACER_ROLE_MIGRATION) {
 			t->mig_loaded = true;
-			status_set(t, i, false, 0, "attached around device migrations");
 			continue;
 		}
 		t->links[i] = bpf_program__attach(prog_of(t->skel, d));
@@ -404,12 +405,6 @@ static void record_skipped_hooks(struct tracer *t, const struct kernel_view *kv,
 	for (size_t i = 0; i < NPROGS; i++) {
 		const struct prog_def *d = &prog_defs[i];
 
-		if (d->role == TRACER_ROLE_MIGRATION && !want[i]) {
-			status_set(t, i, false, hooks_refused ? -EINVAL : -ENOENT,
-				   hooks_refused ? "refused at load (kernel hooks switched off)" :
-						   "disabled");
-			continue;
-		}
 		if (d->role != TRACER_ROLE_KERNEL_HOOK || d->flavor != hook || want[i])
 			continue;
 		status_set(t, i, false, hooks_refused ? -EINVAL : -ENOENT,
@@ -710,7 +705,8 @@ static void mig_hooks_update(struct tracer *t)
 		    (hint && clock_mono_ns() - hint < MIG_HOOKS_LINGER_NS),
 	     have = mig_attached(t);
 
-	if (!t->mig_loaded || want == have)
+	/* a process that dropped its privileges after setup (serve) cannot attach: say it once */
+	if (!t->mig_loaded || want == have || t->mig_err == -EPERM || t->mig_err == -EACCES)
 		return;
 	for (size_t i = 0; i < NPROGS; i++) {
 		if (prog_defs[i].role != TRACER_ROLE_MIGRATION)
