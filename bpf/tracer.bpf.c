@@ -197,6 +197,9 @@ static __always_inline bool caller_wanted(void)
 	return comm[0] == filter_comm[0] && comm[1] == filter_comm[1];
 }
 
+/* device migration: state, data fds and their calls (its own ring buffer and maps) */
+#include "mirror_migration.bpf.h"
+
 /* ---- file kinds ---- */
 
 static __always_inline int classify_file(struct file *f, bool *by_test_hook)
@@ -649,6 +652,8 @@ static __always_inline void file_release(struct file *f)
 	bpf_for_each_map_elem(&sessions, purge_sess_cb, &key, 0);
 	if (fi->kind == VFS_KIND_IOMMUFD)
 		bpf_for_each_map_elem(&hwpts, purge_hwpt_cb, &key, 0);
+	if (fi->kind == VFS_KIND_DEVICE)
+		mig_release(key);
 	if (bpf_map_delete_elem(&files, &key) == 0)
 		__sync_fetch_and_sub(&nr_files, 1);
 }
@@ -724,6 +729,7 @@ static __always_inline void mirror_update(struct vfs_event *ev, bool ok)
 	} else if (ev->op >= VFS_OP_DEVICE_GET_INFO) {
 		mirror_device(ev, ok);
 		mirror_iommufd_device(ev, ok); /* BIND, ATTACH, DETACH: its ids in the iommufd */
+		mirror_migration(ev, ok);
 	} else {
 		mirror_type1(ev, ok);
 	}
@@ -835,6 +841,8 @@ static __always_inline void close_enter(int fd)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 {
+	if (nr_data_fds) /* a device migrates: its data fd's calls */
+		mig_enter(id, regs->di, regs->si, regs->dx);
 	if (id == NR_ioctl)
 		return ioctl_enter(regs->di, regs->si, regs->dx);
 	if (id == NR_close && nr_files)
@@ -845,6 +853,8 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
+	if (nr_mig_calls)
+		mig_exit(regs->orig_ax, ret);
 	if (regs->orig_ax != NR_ioctl)
 		return 0;
 	return on_exit(ret);
@@ -856,6 +866,9 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long id = ctx->args[1];
 
+	if (nr_data_fds)
+		mig_enter(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+			  BPF_CORE_READ(regs, dx));
 	if (id == NR_ioctl)
 		return ioctl_enter(BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
 				   BPF_CORE_READ(regs, dx));
@@ -867,6 +880,8 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tp/sys_exit")
 int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
+	if (nr_mig_calls)
+		mig_exit(BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax), ctx->args[1]);
 	if (BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax) != NR_ioctl)
 		return 0;
 	return on_exit(ctx->args[1]);

@@ -18,6 +18,8 @@ int cmd_trace(int argc, char **argv);
 int cmd_state(int argc, char **argv);
 int cmd_track(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_migrations(int argc, char **argv);
+int cmd_record(int argc, char **argv);
 
 /*
  * Option values, parsed strictly (common/parse.h) and reported in one line on stderr, e.g.

@@ -14,6 +14,9 @@ static const struct cmd commands[] = {
 	{ "state", cmd_state, "processes, containers, devices, mappings, tracking ranges" },
 	{ "track", cmd_track, "run device/IOMMU dirty tracking on VFIO devices" },
 	{ "serve", cmd_serve, "metrics over HTTP (Prometheus, OpenMetrics) and a live page" },
+	{ "migrations", cmd_migrations,
+	  "each device migration seen: phases, bytes, syncs, downtime part, convergence" },
+	{ "record", cmd_record, "the session as a trace file for Perfetto / chrome://tracing" },
 };
 
 static void usage(FILE *out)

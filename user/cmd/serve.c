@@ -19,6 +19,7 @@
 
 #include "cmd.h"
 #include "serve.h"
+#include "serve_migrations.h"
 #include "testaid.h"
 #include "track_session.h"
 #include "vfioscope/common/clock.h"
@@ -567,6 +568,8 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	err = vfio_metrics__register(s.reg, &s.vm);
+	if (!err)
+		err = serve_migrations_register(s.reg);
 	if (!err && o.list)
 		err = list_metrics(&s);
 	else if (!err)

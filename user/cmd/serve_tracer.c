@@ -24,6 +24,7 @@
 #include "vfioscope/tracer/decode.h"
 #include "vfioscope/tracer/tracer.h"
 #include "vfioscope/tracer/mirror.h"
+#include "serve_migrations.h"
 
 const bool serve_have_tracer = true;
 
@@ -325,6 +326,9 @@ int serve_tracer_setup(struct serve *s, struct serve_source *src)
 				progs[i].target, progs[i].why);
 	}
 	pr_info("tracing with %s (%s)", tracer__mode(st->t), tracer__reason(st->t));
+	err = serve_migrations_setup(st->t);
+	if (err)
+		pr_warn("failed to set up the migration metrics: %s", strerror(-err));
 	return metrics_registry__add_collector(s->reg, "tracer", tracer_collect, st);
 }
 
@@ -336,12 +340,14 @@ int serve_tracer_step(struct serve *s, struct serve_source *src)
 		pr_warn("failed to poll the tracer's ring buffer: %s", strerror(-err));
 		return 0;
 	}
+	serve_migrations_step();
 	mirror_gc(tracer_state.t);
 	return 0;
 }
 
 void serve_tracer_stop(struct serve *s, struct serve_source *src)
 {
+	serve_migrations_stop();
 	mirror__free(tracer_state.m);
 	tracer__free(tracer_state.t);
 }

@@ -29,6 +29,9 @@ void json_string(struct json_writer *jw, const char *s);
 void json_u64(struct json_writer *jw, uint64_t v);
 void json_s64(struct json_writer *jw, int64_t v);
 void json_double(struct json_writer *jw, double v);
+/* A number with exactly @decimals digits after the point (timestamps: json_double keeps 9
+ * significant digits only) */
+void json_fixed(struct json_writer *jw, double v, int decimals);
 void json_bool(struct json_writer *jw, bool v);
 void json_null(struct json_writer *jw);
 

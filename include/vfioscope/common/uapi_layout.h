@@ -131,6 +131,12 @@
 #define VFS_FEAT_MIG_DATA_SIZE	  (VFS_FEATURE_DATA + 0)
 #define VFS_FEAT_MIG_DATA_SIZE_SZ 8
 
+/* struct vfio_precopy_info: VFIO_MIG_GET_PRECOPY_INFO on a migration data fd */
+#define VFS_PRECOPY_INITIAL_BYTES    8
+#define VFS_PRECOPY_INITIAL_BYTES_SZ 8
+#define VFS_PRECOPY_DIRTY_BYTES	     16
+#define VFS_PRECOPY_DIRTY_BYTES_SZ   8
+
 /* struct vfio_device_feature_dma_logging_control (START; page_size is written back) */
 #define VFS_LOG_CTRL_PAGE_SIZE	   (VFS_FEATURE_DATA + 0)
 #define VFS_LOG_CTRL_PAGE_SIZE_SZ  8

@@ -466,4 +466,70 @@ enum vfs_kstat {
 	VFS_KSTATS,
 };
 
+/*
+ * Device migration (bpf/mirror_migration.bpf.h): one record per migration call of a device
+ * (MIG_DEVICE_STATE, MIG_DATA_SIZE, DMA logging) and per call on a migration data fd (read,
+ * write, VFIO_MIG_GET_PRECOPY_INFO), in their own ring buffer (`mig_events`), emitted whether
+ * or not per-call events are (serve reads them too). Append only.
+ */
+enum vfs_mig_type {
+	VFS_MIG_SET_STATE = 1, /* state: asked; prev_state: before (0xff unknown); data_fd */
+	VFS_MIG_GET_STATE, /* state: the answer */
+	VFS_MIG_DATA_SIZE, /* a: stop_copy_length */
+	VFS_MIG_PRECOPY_INFO, /* a: initial_bytes, b: dirty_bytes */
+	VFS_MIG_READ, /* data fd read (source): ret bytes; state: the device's at the time */
+	VFS_MIG_WRITE, /* data fd write (destination) */
+	VFS_MIG_LOG_START, /* a: page size (as written back), b: ranges */
+	VFS_MIG_LOG_STOP,
+	VFS_MIG_LOG_REPORT, /* a: dirty bytes (iova_bitmap_set, VFS_MIG_F_KERN_DIRTY), b: page
+			     * size, c: length of the range asked */
+	VFS_MIG_TYPES,
+};
+
+#define VFS_MIG_STATE_UNKNOWN 0xff
+/* _IO(';', 100 + 21) on a migration data fd */
+#define VFS_MIG_PRECOPY_INFO_CMD (VFS_VFIO_BASE + 21)
+
+enum vfs_mig_flags {
+	VFS_MIG_F_KERN_DIRTY = 1 << 0, /* a REPORT's dirty bytes were counted in the kernel */
+};
+
+struct vfs_mig_event {
+	__u64 ts_ns; /* at exit */
+	__u64 latency_ns;
+	__u64 device; /* the device file (struct file *) */
+	__u64 data_file; /* the data fd's file, 0 none */
+	__s64 ret;
+	__u64 a, b, c;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u16 type;
+	__u8 state;
+	__u8 prev_state;
+	__s32 data_fd; /* SET_STATE: the fd returned (-1 none); data fd calls: the fd used */
+	__u32 flags;
+	__u32 pad;
+	char comm[16];
+	char device_name[VFS_DEV_NAME];
+};
+
+/* What the mirror keeps per migrating device and per live data fd. */
+struct vfs_mig_dev {
+	__u64 data_file; /* its live data fd's file, 0 none */
+	__u32 state; /* last state set or read, VFS_MIG_STATE_UNKNOWN before */
+	__u32 pad;
+};
+
+struct vfs_data_fd {
+	__u64 device; /* the device file whose MIG_DEVICE_STATE returned it */
+	__u64 created_ns;
+};
+
+/* A data-fd call between sys_enter and sys_exit (key: tid). */
+struct vfs_mig_call {
+	__u64 file, device, arg, ts_ns;
+	__u32 id; /* syscall number */
+	__s32 fd;
+};
+
 #endif

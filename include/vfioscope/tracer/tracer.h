@@ -30,6 +30,8 @@ struct tracer_opts {
 	/* no per-call events (tracer__poll delivers nothing): the mirror and the in-kernel
 	 * aggregates only, for readers that need no trace lines */
 	bool no_events;
+	/* no migration data-fd hooks (they are attached only while a data fd is live) */
+	bool no_migration;
 	/* mappings map size (0: 16384) */
 	unsigned int max_mappings;
 	/* only calls of this process (tgid; 0: every process). Checked in BPF first thing at
@@ -45,6 +47,9 @@ enum tracer_prog_role {
 	TRACER_ROLE_WAY_IN, /* required: the ioctl hooks */
 	TRACER_ROLE_RELEASE, /* file release hooks (handler modes) */
 	TRACER_ROLE_KERNEL_HOOK, /* optional: iova_bitmap_set, type1 pin/unpin */
+	/* optional: the migration data-fd hooks, loaded at start and attached only while a
+	 * device's migration data fd is live (tracer__poll does it) */
+	TRACER_ROLE_MIGRATION,
 };
 
 struct tracer_prog_status {
@@ -73,6 +78,7 @@ enum tracer_map {
 #define TRACER_PIN_DIR "/sys/fs/bpf/vfioscope"
 
 typedef int (*tracer_event_fn)(void *ctx, const struct vfs_event *ev);
+typedef int (*tracer_mig_fn)(void *ctx, const struct vfs_mig_event *ev);
 
 /* Open, choose the way in, load and attach. Returns 0 or -errno (no way in attached). */
 int tracer__new(const struct tracer_opts *opts, struct tracer **out);
@@ -103,6 +109,17 @@ int tracer__pin(struct tracer *t, const char *dir);
 
 /* Deliver events to @fn for up to @timeout_ms. Returns events handled or -errno. */
 int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx);
+
+/*
+ * Device migration records (events.h: struct vfs_mig_event) go to @fn during tracer__poll,
+ * whether or not per-call events are on. tracer__poll also attaches the data-fd hooks while a
+ * migration data fd is live and detaches them when none is.
+ */
+void tracer__on_migration(struct tracer *t, tracer_mig_fn fn, void *ctx);
+/* Are the data-fd hooks attached now? (false also where they could not be loaded) */
+bool tracer__migration_hooks_attached(const struct tracer *t);
+/* How many times the data-fd hooks were attached, and the last attach's error (0 none). */
+int tracer__migration_hooks_status(const struct tracer *t, unsigned int *attaches);
 
 int tracer__map_fd(const struct tracer *t, enum tracer_map m);
 /* One op's latency histogram, summed over CPUs. */

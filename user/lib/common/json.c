@@ -245,6 +245,16 @@ void json_double(struct json_writer *jw, double v)
 	json_end_doc(jw);
 }
 
+void json_fixed(struct json_writer *jw, double v, int decimals)
+{
+	json_sep(jw);
+	if (isfinite(v))
+		fprintf(jw->out, "%.*f", decimals, v);
+	else
+		fputs("null", jw->out);
+	json_end_doc(jw);
+}
+
 void json_bool(struct json_writer *jw, bool v)
 {
 	if (jw->failed)

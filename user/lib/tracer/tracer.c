@@ -15,6 +15,7 @@
 
 #include "vfioscope/tracer/decode.h"
 #include "vfioscope/tracer/tracer.h"
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/log.h"
 /* after events.h (through tracer.h): the skeleton names its types */
 #include "tracer.skel.h"
@@ -77,6 +78,8 @@ static const struct prog_def prog_defs[] = {
 	RELEASE(vfio_group_fops_release),
 	RELEASE(vfio_device_fops_release),
 	RELEASE(iommufd_fops_release),
+	{ PROG(mig_sys_enter), "sys_enter", TRACER_ROLE_MIGRATION, FL_TP_BTF },
+	{ PROG(mig_sys_exit), "sys_exit", TRACER_ROLE_MIGRATION, FL_TP_BTF },
 	{ PROG(fentry_iova_bitmap_set), "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_FENTRY },
 	{ PROG(kprobe_iova_bitmap_set), "iova_bitmap_set", TRACER_ROLE_KERNEL_HOOK, FL_KPROBE },
 	{ PROG(fexit_vfio_pin_pages_remote), "vfio_pin_pages_remote", TRACER_ROLE_KERNEL_HOOK,
@@ -126,6 +129,11 @@ struct tracer {
 	bool no_iter; /* the device-file iterator sank a load: tracer__new goes on without it */
 	int found_at_start; /* devices the iterator entered, or -errno */
 	char found_why[160]; /* why none were looked for */
+	tracer_mig_fn mig_cb;
+	void *mig_ctx;
+	bool mig_loaded; /* the data-fd hooks loaded (attached on demand) */
+	unsigned int mig_attaches;
+	int mig_err;
 };
 
 /* ---- what the kernel has ---- */
@@ -293,6 +301,7 @@ static void destroy_attempt(struct tracer *t)
 	tracer_bpf__destroy(t->skel);
 	t->skel = NULL;
 	t->nprogs = 0;
+	t->mig_loaded = false;
 }
 
 /* The knobs the BPF side reads as constants: set after open, before load. */
@@ -341,6 +350,12 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 
 		if (!want[i])
 			continue;
+		/* attached on demand (mig_hooks_update), so not in the status list: a
+		 * program detached by design is no failed attach for info, trace or serve */
+		if (d->role == TRACER_ROLE_MIGRATION) {
+			t->mig_loaded = true;
+			continue;
+		}
 		t->links[i] = bpf_program__attach(prog_of(t->skel, d));
 		if (t->links[i]) {
 			status_set(t, i, true, 0, "attached");
@@ -376,6 +391,9 @@ static bool choose_programs(struct tracer *t, const struct kernel_view *kv,
 					      way == FL_FENTRY ? "kernel BTF" : "kallsyms");
 				return false;
 			}
+		} else if (d->role == TRACER_ROLE_MIGRATION) {
+			/* the syscall ways in see data fds in their own programs */
+			want[i] = hooks && !opts->no_migration && m <= MODE_KPROBE;
 		} else if (hooks && d->flavor == hook) {
 			/* a missing optional target is switched off before load (6.12 refuses
 			 * the whole skeleton otherwise, test-device.md §6.7) */
@@ -552,6 +570,9 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 		pr_warn("devices opened before the tracer started are named at their first traced "
 			"call only: %s",
 			t->found_why);
+	for (int i = 0; i < t->nprogs; i++)
+		if (t->progs[i].attached && !strcmp(t->progs[i].target, "iova_bitmap_set"))
+			t->skel->bss->kern_dirty_hooked = 1;
 	*out = t;
 	return 0;
 }
@@ -700,6 +721,79 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return t->cb ? t->cb(t->cb_ctx, ev) : 0;
 }
 
+static int on_mig_sample(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct vfs_mig_event))
+		return 0;
+	return t->mig_cb ? t->mig_cb(t->mig_ctx, data) : 0;
+}
+
+void tracer__on_migration(struct tracer *t, tracer_mig_fn fn, void *ctx)
+{
+	t->mig_cb = fn;
+	t->mig_ctx = ctx;
+}
+
+/* The data-fd hooks' links: the TRACER_ROLE_MIGRATION entries of links[]. */
+static bool mig_attached(const struct tracer *t)
+{
+	for (size_t i = 0; i < NPROGS; i++)
+		if (prog_defs[i].role == TRACER_ROLE_MIGRATION && t->links[i])
+			return true;
+	return false;
+}
+
+bool tracer__migration_hooks_attached(const struct tracer *t)
+{
+	return mig_attached(t);
+}
+
+int tracer__migration_hooks_status(const struct tracer *t, unsigned int *attaches)
+{
+	*attaches = t->mig_attaches;
+	return t->mig_err;
+}
+
+/*
+ * File-handler ways in: attach the data-fd hooks from a device's first migration call (a state
+ * change, a data-size query, DMA logging) while a data fd is live and MIG_HOOKS_LINGER_NS after
+ * the last such call; detach them otherwise, so that with no device migrating no syscall pays
+ * for them. The BPF side wakes us at once on those calls; a data-fd call made in the moment
+ * between a device's very first migration call and the attach is not seen (docs/tracer.md).
+ */
+#define MIG_HOOKS_LINGER_NS 5000000000ULL
+
+static void mig_hooks_update(struct tracer *t)
+{
+	uint64_t hint = t->skel->bss->mig_hint_ns;
+	bool want = t->skel->bss->nr_data_fds > 0 ||
+		    (hint && clock_mono_ns() - hint < MIG_HOOKS_LINGER_NS),
+	     have = mig_attached(t);
+
+	/* a process that dropped its privileges after setup (serve) cannot attach: say it once */
+	if (!t->mig_loaded || want == have || t->mig_err == -EPERM || t->mig_err == -EACCES)
+		return;
+	for (size_t i = 0; i < NPROGS; i++) {
+		if (prog_defs[i].role != TRACER_ROLE_MIGRATION)
+			continue;
+		if (!want) {
+			bpf_link__destroy(t->links[i]);
+			t->links[i] = NULL;
+			continue;
+		}
+		t->links[i] = bpf_program__attach(prog_of(t->skel, &prog_defs[i]));
+		if (!t->links[i]) {
+			t->mig_err = -errno;
+			pr_warn("failed to attach the migration data-fd hook %s: %s",
+				prog_defs[i].name, strerror(-t->mig_err));
+		}
+	}
+	if (want && mig_attached(t))
+		t->mig_attaches++;
+}
+
 int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx)
 {
 	int err;
@@ -710,6 +804,13 @@ int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx
 		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_sample, t, NULL);
 		if (!t->rb)
 			return -errno;
+		if (ring_buffer__add(t->rb, bpf_map__fd(t->skel->maps.mig_events), on_mig_sample,
+				     t)) {
+			err = -errno;
+			ring_buffer__free(t->rb);
+			t->rb = NULL;
+			return err;
+		}
 	}
 	t->cb = fn;
 	t->cb_ctx = ctx;
@@ -721,6 +822,7 @@ int tracer__poll(struct tracer *t, int timeout_ms, tracer_event_fn fn, void *ctx
 	err = ring_buffer__consume(t->rb);
 	if (err < 0 && err != -EINTR)
 		return err;
+	mig_hooks_update(t);
 	return t->cb_count;
 }
 

@@ -105,6 +105,10 @@ CHECK_AT(VFS_FEATURE_DATA, struct vfio_device_feature_mig_state, data_fd,
 	 VFS_FEAT_MIG_STATE_DATA_FD);
 CHECK_AT(VFS_FEATURE_DATA, struct vfio_device_feature_mig_data_size, stop_copy_length,
 	 VFS_FEAT_MIG_DATA_SIZE);
+CHECK(struct vfio_precopy_info, initial_bytes, VFS_PRECOPY_INITIAL_BYTES);
+CHECK(struct vfio_precopy_info, dirty_bytes, VFS_PRECOPY_DIRTY_BYTES);
+_Static_assert(VFS_MIG_PRECOPY_INFO_CMD == VFIO_MIG_GET_PRECOPY_INFO,
+	       "VFS_MIG_PRECOPY_INFO_CMD is not VFIO_MIG_GET_PRECOPY_INFO");
 CHECK_AT(VFS_FEATURE_DATA, struct vfio_device_feature_dma_logging_control, page_size,
 	 VFS_LOG_CTRL_PAGE_SIZE);
 CHECK_AT(VFS_FEATURE_DATA, struct vfio_device_feature_dma_logging_control, num_ranges,
