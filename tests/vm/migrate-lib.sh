@@ -16,6 +16,8 @@
 #   mig_start_dst, mig_start_src, mig_wait_l2 FILE N [TIMEOUT_S], mig_migrate, mig_quit, mig_save_counters:
 #                               the steps of mig_run, for scenarios that put something between
 #                               them (e.g. vfioscope attached to the source's pid MIG_SRC_PID).
+#   mig_hook_running            if the scenario defines this function, mig_run calls it once L2
+#                               makes DMA on the source, right before migrating (both QEMUs up).
 #   mig_driver_file BDF         the driver's migration counters file in debugfs.
 #   mig_events                  QEMU's trace events the harness enables, one per line.
 # Knobs (environment, read by mig_setup/mig_run):
@@ -184,6 +186,7 @@ mig_run() {
 		return 1
 	fi
 	echo "migrate-lib: L2 runs ($(($(date +%s) - t0))s), migrating"
+	if declare -F mig_hook_running >/dev/null; then mig_hook_running; fi
 	mig_migrate
 	echo "migrate-lib: migration done ($(($(date +%s) - t0))s): source rc $MIG_SRC_RC, destination rc $MIG_DST_RC"
 	if [ "$MIG_SRC_RC" = 0 ] && [ "$MIG_DST_RC" = 0 ]; then

@@ -21,16 +21,16 @@
 #define L2_PAGE	   4096u
 #define L2_PATTERN 0x4c320000u
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
-#define EDU_ID		0x00
-#define EDU_DMA_SRC	0x80
-#define EDU_DMA_DST	0x88
-#define EDU_DMA_CNT	0x90
-#define EDU_DMA_CMD	0x98
-#define EDU_DMA_RUN	0x1
-#define EDU_DMA_TO_RAM	0x2
-#define EDU_BUF		0x40000u
+#define EDU_VENDOR     0x1234
+#define EDU_DEVICE     0x11e8
+#define EDU_ID	       0x00
+#define EDU_DMA_SRC    0x80
+#define EDU_DMA_DST    0x88
+#define EDU_DMA_CNT    0x90
+#define EDU_DMA_CMD    0x98
+#define EDU_DMA_RUN    0x1
+#define EDU_DMA_TO_RAM 0x2
+#define EDU_BUF	       0x40000u
 
 #define COM1 0x3f8
 
