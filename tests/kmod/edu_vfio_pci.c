@@ -164,6 +164,7 @@ struct edu_migf {
 	/* saving */
 	u32 init_next;
 	u64 dirty_bytes;
+	u64 stop_copy_read;
 	/* resuming */
 	struct edu_rec hdr;
 	u32 hdr_have;
@@ -929,7 +930,10 @@ static u64 edu_final_size(void)
 	       sizeof(struct edu_rec_end);
 }
 
-/* MIG_DATA_SIZE: the bytes a STOP_COPY starting now would still read. */
+/*
+ * MIG_DATA_SIZE: the bytes of a STOP_COPY: before it, what a stop now would read; during it,
+ * what it read so far plus what is left (so the answer stays the size of the phase).
+ */
 static u64 edu_stop_copy_size(const struct edu_vdev *ev)
 {
 	const struct edu_migf *migf = ev->saving_migf;
@@ -945,7 +949,7 @@ static u64 edu_stop_copy_size(const struct edu_vdev *ev)
 		n += sizeof(struct edu_rec) + sizeof(struct edu_mig_state);
 	if (!migf->end_sent)
 		n += sizeof(struct edu_rec) + sizeof(struct edu_rec_end);
-	return n;
+	return n + migf->stop_copy_read;
 }
 
 static void edu_save_regs(struct edu_vdev *ev, struct edu_mig_state *st)
@@ -1097,10 +1101,12 @@ static ssize_t edu_save_read(struct file *filp, char __user *buf, size_t len, lo
 		done += n;
 		buf += n;
 		len -= n;
-		if (ev->mig_state == VFIO_DEVICE_STATE_STOP_COPY)
+		if (ev->mig_state == VFIO_DEVICE_STATE_STOP_COPY) {
 			ev->stats.bytes_stop_copy += n;
-		else
+			migf->stop_copy_read += n;
+		} else {
 			ev->stats.bytes_pre_copy += n;
+		}
 		if (!(done % SZ_1M))
 			cond_resched();
 	}
