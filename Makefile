@@ -70,6 +70,8 @@ VMP_SRCS := $(wildcard tests/vm/src/*.c)
 VMP_BINS := $(patsubst tests/vm/src/%.c,$(OUTPUT)/tests/vm/%,$(VMP_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+# The L2 guest that makes edu DMA (multiboot, booted by nested QEMU with -kernel)
+L2_IMAGE := $(OUTPUT)/tests/vm/l2/edu-dma.elf
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 # Link order: the wings, then common, which they all use.
@@ -83,7 +85,7 @@ DEPS_STAMP := $(OUTPUT)/.deps-ok
 .PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench fuzz soak \
 	format format-check kmod check-wings
 
-all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS) $(FUZZ_BINS)
+all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS) $(FUZZ_BINS) $(L2_IMAGE)
 
 # The install step is the project's own: a fresh machine needs nothing done by hand.
 deps: $(DEPS_STAMP)
@@ -206,6 +208,10 @@ $(IOMMUFD_OPS): tests/vm/iommufd/iommufd_ops.c | $(DEPS_STAMP)
 	$(Q)ktree=$$(tests/vm/kernel fetch 6.12-iommufd)/build && \
 		mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE \
 		-I$$ktree/drivers/iommu/iommufd $< -o $@
+
+$(L2_IMAGE): tests/vm/l2/build tests/vm/l2/entry.S tests/vm/l2/edu_dma.c tests/vm/l2/l2.ld
+	$(call msg,L2,$@)
+	$(Q)tests/vm/l2/build $@
 
 TIER := tests/run-tier
 

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/serve_lib.bash"
 
 RSS_LIMIT_KIB=$((64 * 1024))
-start_serve --simulate 100 --simulate-interval 100 --max-conns 64
+start_serve --simulate 100 --simulate-interval 100 --max-conns 64 --max-conns-per-ip 64
 rss0=$(rss_kib "$SERVE_PID")
 lines=$(curl -s "$URL/metrics" | wc -l)
 check "100 synthetic containers exported ($lines lines)" \

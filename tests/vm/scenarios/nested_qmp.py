@@ -7,6 +7,8 @@ usage: nested_qmp.py SOCKET status                 wait until QEMU answers (mach
        nested_qmp.py SOCKET incoming [--cont]      wait until an incoming migration finished
        nested_qmp.py SOCKET quit
 Prints one JSON line per step and exits non-zero when the migration failed or timed out.
+env: NESTED_TIMEOUT seconds per step; NESTED_RUN_S seconds L2 runs after --cont;
+     NESTED_MIG_PARAMS a JSON object merged into the migration parameters.
 """
 import json
 import os
@@ -96,9 +98,11 @@ def main():
         # stop-copy data; against the measured bandwidth of a paused guest (a few KB/s) no
         # downtime limit is ever met and precopy iterates forever. Declare the switchover
         # bandwidth (QEMU >= 8.2) so the threshold is computed from it instead.
-        q.cmd("migrate-set-parameters", **{"downtime-limit": 2000000,
-                                           "max-bandwidth": 1 << 40,
-                                           "avail-switchover-bandwidth": 1 << 40})
+        params = {"downtime-limit": 2000000, "max-bandwidth": 1 << 40,
+                  "avail-switchover-bandwidth": 1 << 40}
+        # A caller may set other migration parameters (JSON object), e.g. migrate-lib.sh
+        params.update(json.loads(os.environ.get("NESTED_MIG_PARAMS") or "{}"))
+        q.cmd("migrate-set-parameters", **params)
         q.cmd("migrate", uri=sys.argv[3])
         st, m = wait_migration(q, ("completed",))
         print(json.dumps({"step": "result", "status": st, "total-time": m.get("total-time"),
