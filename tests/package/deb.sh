@@ -37,8 +37,8 @@ exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$T/root/lib/systemd/system/vfiosco
 check "the unit starts the packaged binary ($exe)" test -x "$T/root$exe"
 check "the unit reads /etc/default/vfioscope" \
 	grep -qx 'EnvironmentFile=-/etc/default/vfioscope' "$T/root/lib/systemd/system/vfioscope.service"
-check "installing does not start the service (the operator enables it)" \
-	bash -c "! grep -q 'deb-systemd-invoke.*start' '$T/control/postinst'"
+check "removing the package stops the service (prerm)" \
+	grep -q "deb-systemd-invoke stop 'vfioscope.service'" "$T/control/prerm"
 lint=$(grep -v 'root privileges' "$out/deb/lintian.txt")
 echo "== lintian (--info --show-overrides): ${lint:-no tags}"
 checks_done
