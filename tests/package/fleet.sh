@@ -48,7 +48,10 @@ PIDS+=($!)
 q() { # instant query -> "labels value" lines (JSON labels)
 	curl -s --max-time 5 "$PROM/api/v1/query" --data-urlencode "query=$1" | python3 -c '
 import json, sys
-r = json.load(sys.stdin)
+try:
+    r = json.load(sys.stdin)
+except ValueError:  # Prometheus not answering yet
+    sys.exit(1)
 if r["status"] != "success":
     print("ERROR", r.get("error")); sys.exit(1)
 for s in r["data"]["result"]:
