@@ -5,7 +5,8 @@
 # capabilities, stop/restart, the journal, a QEMU with a VFIO device started after the service,
 # the completion of device addresses, and that purging leaves nothing behind.
 # It measures the time from dpkg -i to the first successful scrape.
-# vm-timeout: 900
+# vm-kernels: 6.1
+# vm-timeout: 1800
 set -u
 k=${1:-6.1}
 cd "$(dirname "$0")/../../.." || exit 1
@@ -18,5 +19,5 @@ echo "package: $deb"
 # systemd-tmpfiles-setup walks the host's /var over 9p (minutes under TCG); the guest's writable
 # layer is a fresh tmpfs that needs none of it.
 VM_APPEND="vfioscope.init=systemd systemd.unit=vfioscope-guest.target fstab=no systemd.show_status=0 systemd.mask=systemd-tmpfiles-setup.service" \
-	exec tests/vm/vm-run -q -k "$k" -t "${VM_TIMEOUT:-900}" -m 2048 -- \
+	exec tests/vm/vm-run -q -k "$k" -t "${VM_TIMEOUT:-1800}" -m 2048 -- \
 	"DEB=$deb bash tests/vm/scenarios/systemd_service.guest.bash"
