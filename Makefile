@@ -19,7 +19,8 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 ARCH := x86
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# One version for the command, vfioscope_build_info and the Debian package (scripts/version).
+VERSION := $(shell scripts/version)
 
 ifeq ($(V),1)
 	Q =
@@ -82,7 +83,7 @@ WINGS_OK := $(OUTPUT)/.wings-ok
 VFIOSCOPE := $(OUTPUT)/vfioscope
 DEPS_STAMP := $(OUTPUT)/.deps-ok
 
-.PHONY: all deps clean test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench fuzz soak \
+.PHONY: all deps clean man deb test-package test test-unit test-bpf test-vm test-vm-6.1 test-vm-6.12 test-vm-6.12-iommufd asan demo bench fuzz soak \
 	format format-check kmod check-wings
 
 all: $(VFIOSCOPE) $(UNIT_BINS) $(BPFT_BINS) $(VMP_BINS) $(BENCH_BINS) $(FUZZ_BINS) $(L2_IMAGE)
@@ -125,6 +126,13 @@ $(OUTPUT)/fuzz/%.o: %.c $(SKELS) | $(DEPS_STAMP)
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(ALL_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 
+# The objects that print the version are rebuilt when it changes (a new commit, a tag).
+VERSION_STAMP := $(OUTPUT)/.version
+$(shell mkdir -p $(OUTPUT) && [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || \
+	echo "$(VERSION)" > $(VERSION_STAMP))
+$(OUTPUT)/user/cmd/main.o $(OUTPUT)/user/lib/exporter/vfio_metrics.o \
+	$(OUTPUT)/asan/user/cmd/main.o $(OUTPUT)/asan/user/lib/exporter/vfio_metrics.o: $(VERSION_STAMP)
+
 # The landing page is embedded with .incbin, which -MMD does not see.
 $(OUTPUT)/user/lib/exporter/landing_page.o $(OUTPUT)/asan/user/lib/exporter/landing_page.o \
 		$(OUTPUT)/fuzz/user/lib/exporter/landing_page.o: \
@@ -154,7 +162,7 @@ $(foreach w,$(WINGS),$(eval $(call wing_archive,$(w))))
 
 $(VFIOSCOPE): $(CMD_OBJS) $(LIBVFIOSCOPE)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(UNIT_BINS): $(OUTPUT)/tests/unit/%: $(OUTPUT)/tests/unit/%.o $(LIBVFIOSCOPE)
 	$(call msg,BINARY,$@)
@@ -213,6 +221,17 @@ $(L2_IMAGE): tests/vm/l2/build tests/vm/l2/entry.S tests/vm/l2/edu_dma.c tests/v
 	$(call msg,L2,$@)
 	$(Q)tests/vm/l2/build $@
 
+# Man pages: man/NAME.scd -> build/man/NAME (roff, by scdoc).
+MAN_PAGES := $(patsubst man/%.scd,$(OUTPUT)/man/%,$(wildcard man/*.scd))
+man: $(MAN_PAGES)
+$(OUTPUT)/man/%: man/%.scd | $(DEPS_STAMP)
+	$(call msg,SCDOC,$@)
+	$(Q)mkdir -p $(@D) && scdoc <$< >$@
+
+# The Debian package, built with debhelper in a copy of the tree, then lintian on it.
+deb: | $(DEPS_STAMP)
+	$(Q)OUTPUT=$(OUTPUT) packaging/mkdeb
+
 TIER := tests/run-tier
 
 # Every tier runs even when an earlier one failed; tests/summary prints one line per tier and
@@ -221,12 +240,19 @@ test: all
 	$(Q)rm -rf $(OUTPUT)/results
 	-$(Q)$(TIER) unit $(UNIT_BINS) tests/fuzz/replay.sh
 	-$(Q)$(TIER) bpf $(BPFT_BINS) $(wildcard tests/bpf/*.sh)
+	-$(Q)$(TIER) package $(PACKAGE_TESTS)
 	-$(Q)$(MAKE) kmod
 	-$(Q)tests/vm/run-all $(VM_KERNELS)
 	$(Q)tests/summary $(OUTPUT)/results
 
 test-unit: $(UNIT_BINS) $(VFIOSCOPE) $(FUZZ_BINS)
 	$(Q)$(TIER) unit $(UNIT_BINS) tests/fuzz/replay.sh
+
+# The package tier: the .deb and lintian (deb.sh builds it first, the systemd scenario of the VM
+# tier installs it), man pages against --help, bash completion, the fleet (tests/package/).
+PACKAGE_TESTS := tests/package/deb.sh $(filter-out tests/package/deb.sh,$(wildcard tests/package/*.sh))
+test-package: $(VFIOSCOPE) man
+	$(Q)$(TIER) package $(PACKAGE_TESTS)
 
 test-bpf: $(VFIOSCOPE) $(BPFT_BINS)
 	$(Q)$(TIER) bpf $(BPFT_BINS) $(wildcard tests/bpf/*.sh)

@@ -5,8 +5,9 @@
 . "$(dirname "$0")/serve_lib.bash"
 
 UNIT=packaging/vfioscope.service
-sed "s|/usr/local/bin/vfioscope|$PWD/$VFIOSCOPE|" "$UNIT" >"$T/vfioscope.service"
-check "systemd-analyze verify accepts the unit" systemd-analyze verify "$T/vfioscope.service"
+sed "s|/usr/sbin/vfioscope|$PWD/$VFIOSCOPE|" "$UNIT" >"$T/vfioscope.service"
+# --man=no: the unit's man: documentation comes with the package (systemd_service checks it).
+check "systemd-analyze verify accepts the unit" systemd-analyze verify --man=no "$T/vfioscope.service"
 score=$(systemd-analyze security --offline=yes "$T/vfioscope.service" 2>/dev/null |
 	sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 echo "info: systemd-analyze security exposure: $score"

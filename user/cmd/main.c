@@ -21,7 +21,8 @@ static const struct cmd commands[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: vfioscope [-v] <command> [options]\n\ncommands:\n");
+	fprintf(out,
+		"usage: vfioscope [-v|--verbose] [--version] [-h|--help] <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\n'vfioscope <command> --help' for the options of one command.\n");
