@@ -32,7 +32,7 @@ static void usage(FILE *out)
 		"\n"
 		"Record VFIO calls and device migrations of every process on this host until\n"
 		"Ctrl-C, --duration, or --count migrations finished, and write them as a Chrome\n"
-		"trace-event JSON file for Perfetto's UI (ui.perfetto.dev) or chrome://tracing.\n"
+		"trace-event JSON file for Perfetto's UI or chrome://tracing.\n"
 		"\n"
 		"  -o, --output FILE    where to write the trace ('-' for standard output)\n"
 		"  -d, --duration TIME  stop after TIME (e.g. 30s, 5m)\n"
