@@ -16,6 +16,7 @@
 
 #define DEV  0x1000
 #define DEV2 0x2000
+#define DEV3 0x3000
 #define MS   1000000ULL
 
 enum {
@@ -278,6 +279,27 @@ static void test_source_and_destination_are_joined(void **state)
 	migrations__free(ms);
 }
 
+/* QEMU without PRE_COPY: the destination enters RESUMING when the stream begins, before the
+ * source's device leaves RUNNING; a destination done before the source began is not its peer */
+static void test_a_destination_resuming_before_the_source_stops_is_joined(void **state)
+{
+	struct migrations *ms;
+
+	assert_int_equal(migrations__new(&ms), 0);
+	set(ms, DEV2, 100, RUNNING, RESUMING, 0);
+	set(ms, DEV2, 200, RESUMING, STOP, 0);
+	set(ms, DEV2, 210, STOP, RUNNING, 0); /* an earlier, unrelated destination */
+	set(ms, DEV3, 500, RUNNING, RESUMING, 0);
+	source(ms, 1000);
+	data(ms, DEV3, 1200, VFS_MIG_WRITE, RESUMING, 2800);
+	set(ms, DEV3, 1300, RESUMING, STOP, 0);
+	set(ms, DEV3, 1310, STOP, RUNNING, 0);
+	assert_int_equal(migrations__count(ms), 3);
+	assert_int_equal(migrations__get(ms, 2)->role, MIGRATION_SOURCE);
+	assert_int_equal(migrations__peer(ms, 2), 1);
+	migrations__free(ms);
+}
+
 static void test_a_new_migration_of_the_same_device_is_a_new_entry(void **state)
 {
 	struct migrations *ms;
@@ -305,6 +327,7 @@ int main(void)
 		cmocka_unit_test(test_no_precopy_answers_cannot_tell),
 		cmocka_unit_test(test_syncs_count_pages_only_with_the_kernel_hook),
 		cmocka_unit_test(test_source_and_destination_are_joined),
+		cmocka_unit_test(test_a_destination_resuming_before_the_source_stops_is_joined),
 		cmocka_unit_test(test_a_new_migration_of_the_same_device_is_a_new_entry),
 	};
 

@@ -441,6 +441,11 @@ void migration__summary(const struct migration *m, struct migration_summary *s)
 		s->stop_copy_s = (double)s->stop_copy_bytes / s->data_bytes_per_s;
 }
 
+static uint64_t start_distance(const struct migration *a, const struct migration *b)
+{
+	return a->start_ns > b->start_ns ? a->start_ns - b->start_ns : b->start_ns - a->start_ns;
+}
+
 int migrations__peer(const struct migrations *ms, size_t i)
 {
 	const struct migration *src = migrations__get(ms, i);
@@ -451,15 +456,25 @@ int migrations__peer(const struct migrations *ms, size_t i)
 	for (size_t j = 0; j < ms->n; j++) {
 		const struct migration *d = ms->list[j];
 
-		if (d->role != MIGRATION_DESTINATION || d->start_ns < src->start_ns)
+		if (d->role != MIGRATION_DESTINATION)
 			continue;
-		/* the destination nearest after the source that no earlier source took */
+		/*
+		 * A VMM enters RESUMING when the incoming stream begins, which can be before the
+		 * source's device leaves RUNNING (QEMU without PRE_COPY): a destination that began
+		 * earlier still qualifies if it was loading when the source began.
+		 */
+		uint64_t d_done = d->running_ns ? d->running_ns : d->end_ns;
+
+		if (d->start_ns < src->start_ns && d_done && d_done < src->start_ns)
+			continue;
+		/* the destination nearest the source's start that no earlier source took */
 		bool taken = false;
 
 		for (size_t k = 0; k < i && !taken; k++)
 			taken = ms->list[k]->role == MIGRATION_SOURCE &&
 				migrations__peer(ms, k) == (int)j;
-		if (!taken && (best < 0 || d->start_ns < ms->list[best]->start_ns))
+		if (!taken &&
+		    (best < 0 || start_distance(d, src) < start_distance(ms->list[best], src)))
 			best = (int)j;
 	}
 	return best;
