@@ -282,8 +282,17 @@ static int cmp_file(const void *a, const void *b)
 
 /* Files in order of first sight, with the ids the tracer gave them; devices' IOMMU groups
  * from sysfs where the kernel's structures did not give one. */
+/* The BPF side always ends its strings in a NUL; what is read from a map is not trusted to. */
+#define TERMINATE(a) ((a)[sizeof(a) - 1] = '\0')
+
 static void number_files(struct mirror *m)
 {
+	for (size_t i = 0; i < m->nfiles; i++) {
+		TERMINATE(m->files[i].f.name);
+		TERMINATE(m->files[i].f.comm);
+		TERMINATE(m->files[i].f.device);
+		TERMINATE(m->files[i].f.driver);
+	}
 	if (m->nfiles)
 		qsort(m->files, m->nfiles, sizeof(*m->files), cmp_file);
 	for (size_t i = 0; i < m->nfiles; i++) {
@@ -357,6 +366,7 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 		c->file = cr[i].k.file;
 		c->ioas = cr[i].k.ioas;
 		c->c = cr[i].v;
+		TERMINATE(c->c.comm);
 		for (j = 0; j < nm; j++)
 			cnt += mr[j].k.file == c->file && mr[j].k.ioas == c->ioas;
 		c->maps = calloc(cnt ? cnt : 1, sizeof(*c->maps));
