@@ -31,9 +31,8 @@ static struct {
 	struct bpf_map_info info;
 } maps[TRACER_MAPS];
 static int nmaps;
-static const uint64_t palette[4] = {
-	0xffff888012340000ull, 0xffff888012350000ull, 0xffff888012360000ull, 0xffff888012370000ull
-};
+static const uint64_t palette[4] = { 0xffff888012340000ull, 0xffff888012350000ull,
+				     0xffff888012360000ull, 0xffff888012370000ull };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -46,8 +45,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	int err = tracer__new(&o, &t);
 
 	if (err) {
-		fprintf(stderr, "fuzz_mirror: cannot load the tracer (%s): run as root on a kernel "
-				"with BPF\n",
+		fprintf(stderr,
+			"fuzz_mirror: cannot load the tracer (%s): run as root on a kernel "
+			"with BPF\n",
 			strerror(-err));
 		exit(1);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "migwatch.h"
+#include "cmd.h"
 #include "vfioscope/common/clock.h"
 #include "vfioscope/tracer/tracer.h"
 
@@ -118,4 +119,28 @@ void migwatch_free(struct migwatch *w)
 	free(w->calls);
 	w->ms = NULL;
 	w->calls = NULL;
+}
+
+int migwatch_option(const char *cmd, int c, const char *arg, struct migwatch *w)
+{
+	int n, err;
+
+	switch (c) {
+	case 'd':
+		return opt_duration_ns(cmd, "--duration", arg, 1,
+				       7 * 24 * 3600ULL * 1000000000ULL, /* a week */
+				       &w->duration_ns);
+	case 'n':
+		err = opt_int(cmd, "--count", arg, 1, 1000000, &n);
+		w->count = n;
+		return err;
+	case 'm':
+		if (strcmp(arg, "fentry") && strcmp(arg, "kprobe") && strcmp(arg, "tp_btf") &&
+		    strcmp(arg, "raw_tp"))
+			return bad_option(cmd, "--mode", arg,
+					  "not one of fentry, kprobe, tp_btf, raw_tp");
+		w->mode = arg;
+		return 0;
+	}
+	return -1;
 }

@@ -38,6 +38,13 @@ struct migwatch {
 	char tracer_mode[16];
 };
 
+/*
+ * The options both commands take: -d/--duration, -n/--count, -m/--mode (getopt's @c with
+ * @arg). Returns 0 when taken, the command's exit status (2, with one line) when the value is
+ * bad, or -1 when @c is not one of them.
+ */
+int migwatch_option(const char *cmd, int c, const char *arg, struct migwatch *w);
+
 /* Run the watch; prints the tracer's start line on stderr. Returns 0 or -errno. */
 int migwatch_run(struct migwatch *w);
 void migwatch_free(struct migwatch *w);

@@ -18,9 +18,8 @@
 #include "vfioscope/common/json.h"
 #include "vfioscope/tracer/decode.h"
 
-#define CMD		"record"
-#define RUN		-1
-#define DURATION_MAX_NS (7 * 24 * 3600ULL * 1000000000ULL)
+#define CMD "record"
+#define RUN -1
 /* device tracks: synthetic thread ids above any real one (pid_max <= 2^22) */
 #define DEV_TID_BASE	     (1u << 24)
 #define THROUGHPUT_WINDOW_NS 100000000ULL
@@ -55,7 +54,7 @@ static int parse_args(int argc, char **argv, struct rec_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	int c, err = 0, n;
+	int c, err = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -65,19 +64,9 @@ static int parse_args(int argc, char **argv, struct rec_args *a)
 			a->out = optarg;
 			break;
 		case 'd':
-			err = opt_duration_ns(CMD, "--duration", optarg, 1, DURATION_MAX_NS,
-					      &a->w.duration_ns);
-			break;
 		case 'n':
-			err = opt_int(CMD, "--count", optarg, 1, 1000000, &n);
-			a->w.count = n;
-			break;
 		case 'm':
-			if (strcmp(optarg, "fentry") && strcmp(optarg, "kprobe") &&
-			    strcmp(optarg, "tp_btf") && strcmp(optarg, "raw_tp"))
-				return bad_option(CMD, "--mode", optarg,
-						  "not one of fentry, kprobe, tp_btf, raw_tp");
-			a->w.mode = optarg;
+			err = migwatch_option(CMD, c, optarg, &a->w);
 			break;
 		case 'h':
 			usage(stdout);
