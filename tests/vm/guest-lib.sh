@@ -50,20 +50,4 @@ load_edu_vfio_pci() {
 }
 
 # Assertions that print what was checked; count into a final "N passed, N failed" line.
-CHECKS_PASSED=0
-CHECKS_FAILED=0
-check() { # description, command...
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok: $what"
-		CHECKS_PASSED=$((CHECKS_PASSED + 1))
-	else
-		echo "FAIL: $what"
-		CHECKS_FAILED=$((CHECKS_FAILED + 1))
-	fi
-}
-checks_done() {
-	echo "$CHECKS_PASSED passed, $CHECKS_FAILED failed"
-	[ "$CHECKS_FAILED" -eq 0 ]
-}
+. "$VFIOSCOPE_ROOT/tests/lib/checks.bash"
