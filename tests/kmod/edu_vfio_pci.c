@@ -78,6 +78,16 @@ static unsigned int dirty_per_dma = 4;
 module_param(dirty_per_dma, uint, 0644);
 MODULE_PARM_DESC(dirty_per_dma, "4 KiB device pages an edu->RAM DMA command changes");
 
+/* A fault for the controller's tests: a REPORT that fails in the driver, as a real one can. */
+static unsigned int fail_report;
+module_param(fail_report, uint, 0644);
+MODULE_PARM_DESC(fail_report,
+		 "fail the Nth DMA-logging REPORT from now (counted over all devices; 0: never)");
+static int fail_report_errno = EIO;
+module_param(fail_report_errno, int, 0644);
+MODULE_PARM_DESC(fail_report_errno,
+		 "the errno of that failure (default EIO; ENOMEM for an exhausted allocation)");
+
 static bool precopy = true;
 module_param(precopy, bool, 0444);
 MODULE_PARM_DESC(precopy, "offer PRE_COPY where the kernel has it (6.2+; set at bind)");
@@ -557,7 +567,11 @@ static int edu_log_read_and_clear(struct vfio_device *vdev, unsigned long iova,
 				  unsigned long length, struct iova_bitmap *dirty)
 {
 	struct edu_sink sink = { .bitmap = dirty };
+	unsigned int n = READ_ONCE(fail_report);
 
+	if (n && cmpxchg(&fail_report, n, n - 1) == n && n == 1)
+		return fail_report_errno > 0 && fail_report_errno < MAX_ERRNO ? -fail_report_errno :
+										-EIO;
 	return edu_read_and_clear(to_edu(vdev), iova, (u64)iova + length, &sink);
 }
 
@@ -720,8 +734,8 @@ static int edu_dbg_mig_show(struct seq_file *m, void *unused)
 		   st->bytes_stop_copy);
 	seq_printf(m, "bytes_written RESUMING %llu\nenomsg_reads %llu\n", st->bytes_resuming,
 		   st->enomsg_reads);
-	seq_printf(m, "log_reports %llu\nlog_dirty_pages %llu\n", st->log_reports,
-		   st->log_dirty_pages);
+	seq_printf(m, "log_reports %llu\nlog_dirty_pages %llu\nlogging %d\n", st->log_reports,
+		   st->log_dirty_pages, ev->logging);
 	seq_printf(m, "resume_ok %llu\nresume_errors %llu\nresume_result %s\n", st->resume_ok,
 		   st->resume_errors, st->resume_result);
 	seq_printf(m, "events %u\nevents_lost %llu\n", st->nevents, st->lost_events);

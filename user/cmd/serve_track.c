@@ -149,6 +149,12 @@ int serve_track_step(struct serve *s, struct serve_source *src)
 		finish(x, src, 0);
 		return 0;
 	}
+	err = track_session_check_requests(&x->ts);
+	if (err) { /* let the removal go on: release the devices now, keep serving */
+		finish(x, src, err);
+		track_session_teardown(&x->ts);
+		return 0;
+	}
 	err = track_session_sync(&x->ts);
 	if (err) /* tracking has stopped */
 		finish(x, src, err);

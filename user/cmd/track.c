@@ -6,6 +6,7 @@
  * syncs, teardown) is track_session.c, shared with serve --track.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,8 @@ static void track_usage(FILE *out)
 	track_options_usage(out);
 	fprintf(out,
 		"\nSIGUSR1 makes a sync at once (on demand); SIGINT/SIGTERM stop tracking and exit.\n"
+		"A device the kernel asks back (removed or unbound) stops tracking: the devices are\n"
+		"released so the removal completes, and the exit status is 1.\n"
 		"Exit status: 0 when tracking started, every sync worked and tracking stopped\n"
 		"cleanly (also after SIGINT/SIGTERM); 1 on any failure, named by step and device;\n"
 		"2 on a usage error.\n");
@@ -194,18 +197,24 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
-/* Sleeps until deadline, a stop or an on-demand sync. */
-static void sleep_until(uint64_t deadline)
+/* Sleeps until deadline, a stop, an on-demand sync or the kernel asking for a device back. */
+static void sleep_until(const struct track_session *s, uint64_t deadline)
 {
+	struct pollfd pfd[TRACK_MAX_DEVICES];
+
+	for (size_t i = 0; i < s->nr_req_fds; i++)
+		pfd[i] = (struct pollfd){ .fd = s->req_fds[i], .events = POLLIN };
 	while (!stop_requested && !sync_requested) {
 		uint64_t now = clock_mono_ns();
 		struct timespec ts;
+		int n;
 
 		if (now >= deadline)
 			return;
 		ts.tv_sec = (deadline - now) / 1000000000ULL;
 		ts.tv_nsec = (deadline - now) % 1000000000ULL;
-		if (nanosleep(&ts, NULL) && errno != EINTR)
+		n = ppoll(pfd, s->nr_req_fds, &ts, NULL);
+		if (n > 0 || (n < 0 && errno != EINTR))
 			return;
 	}
 }
@@ -223,9 +232,12 @@ static int sync_loop(struct track_session *ts)
 		next += a->interval_ns;
 		if (a->duration_ns && next - start > a->duration_ns)
 			break;
-		sleep_until(next);
+		sleep_until(ts, next);
 		if (stop_requested)
 			break;
+		err = track_session_check_requests(ts);
+		if (err)
+			return err;
 		if (sync_requested) {
 			/* on demand: sync now, the next one an interval from now */
 			sync_requested = 0;

@@ -187,6 +187,10 @@ static int open_devices(struct track_session *ts)
 		if (err)
 			return err;
 		ts->tdevs[i] = (struct tracker_device){ d, vfio_dev__name(d) };
+		/* without it a removal of the device would wait until we exit */
+		err = vfio_dev__watch_request(d);
+		if (err >= 0)
+			ts->req_fds[ts->nr_req_fds++] = err;
 	}
 	if (a->workload.nr) {
 		ts->edu = ts->tdevs[0].dev;
@@ -259,6 +263,24 @@ int track_session_sync(struct track_session *ts)
 	return tracker__sync(ts->t, NULL); /* on failure the tracker has stopped itself */
 }
 
+int track_session_check_requests(struct track_session *ts)
+{
+	char why[160];
+
+	for (size_t i = 0; ts->t && i < ts->a->nr_devices; i++) {
+		if (!vfio_dev__requested(ts->tdevs[i].dev))
+			continue;
+		snprintf(why, sizeof(why),
+			 "%s is being removed (the kernel asked for the device back): dirty "
+			 "tracking stopped and the device released",
+			 ts->tdevs[i].name);
+		pr_err("%s", why);
+		tracker__abort(ts->t, why);
+		return -ENODEV;
+	}
+	return 0;
+}
+
 void track_session_teardown(struct track_session *ts)
 {
 	tracker__free(ts->t);
@@ -266,8 +288,9 @@ void track_session_teardown(struct track_session *ts)
 	if (ts->mapped)
 		guest_ram__unmap(ts->c, &ts->ram);
 	ts->mapped = false;
-	vfio_container__free(ts->c);
+	vfio_container__free(ts->c); /* closes the request eventfds */
 	ts->c = NULL;
+	ts->nr_req_fds = 0;
 }
 
 const char *track_session_backend(const struct track_session *ts)

@@ -53,6 +53,8 @@ struct track_session {
 	struct vfio_dev *edu; /* the workload's device, when there is a workload */
 	struct tracker *t;
 	const volatile sig_atomic_t *stop; /* cuts a workload short; may be NULL */
+	int req_fds[TRACK_MAX_DEVICES]; /* the devices' request interrupts (vfio_dev__watch_request) */
+	size_t nr_req_fds;
 };
 
 /*
@@ -66,6 +68,13 @@ int track_session_setup(struct track_session *ts, struct track_args *a, tracker_
 /* The test aid's DMA (if any), then one sync. On failure tracking has stopped. */
 int track_session_sync(struct track_session *ts);
 void track_session_teardown(struct track_session *ts);
+/*
+ * When the kernel has asked for a device back (it is being removed or unbound: the request
+ * interrupt, watched in setup): stops tracking, keeps the reason as the tracker's error and
+ * returns -ENODEV; the caller then tears the session down so the removal can go on. 0 otherwise.
+ * ts->req_fds become readable at such a request (for poll).
+ */
+int track_session_check_requests(struct track_session *ts);
 
 /* The labels this session goes by: backend_name() and dirty_method_name(). */
 const char *track_session_backend(const struct track_session *ts);

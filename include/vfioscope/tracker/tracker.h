@@ -176,6 +176,11 @@ int tracker__start(struct tracker *t);
 int tracker__sync(struct tracker *t, struct tracker_sync_stats *out);
 /* Stops on every device / the container. Returns the first error, after trying all. */
 int tracker__stop(struct tracker *t);
+/*
+ * Stops tracking because of something outside the tracker (a device the kernel wants back) and
+ * keeps @why as the session's error (tracker__error), unless an earlier error is kept.
+ */
+void tracker__abort(struct tracker *t, const char *why);
 
 bool tracker__active(const struct tracker *t);
 enum tracker_method tracker__method(const struct tracker *t);

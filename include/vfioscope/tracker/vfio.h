@@ -70,6 +70,15 @@ int vfio_container__fd(const struct vfio_container *c);
 size_t vfio_container__hwpts(const struct vfio_container *c, uint32_t *ids, size_t max);
 
 const char *vfio_dev__name(const struct vfio_dev *d);
+/*
+ * Asks the kernel to signal an eventfd when it wants the device back (the PCI request
+ * interrupt, VFIO_PCI_REQ_IRQ_INDEX: the device is being removed or unbound; without it the
+ * removal waits until the fd is closed). Returns the eventfd (owned by the device, closed with
+ * it) or -errno: -EOPNOTSUPP when the device has no request interrupt.
+ */
+int vfio_dev__watch_request(struct vfio_dev *d);
+/* True once the kernel has asked for the device back (reads the eventfd; never blocks). */
+bool vfio_dev__requested(struct vfio_dev *d);
 int vfio_dev__fd(const struct vfio_dev *d);
 /*
  * iommufd: whether d sits on a dirty-tracking HWPT; if not, *why says which step said no and

@@ -632,6 +632,15 @@ int tracker__stop(struct tracker *t)
 	return err;
 }
 
+void tracker__abort(struct tracker *t, const char *why)
+{
+	if (!t->err[0]) {
+		snprintf(t->err, sizeof(t->err), "%s", why);
+		t->totals.errors++;
+	}
+	tracker__stop(t);
+}
+
 static void query_done(struct tracker *t, const char *device, const struct tsection *s, uint64_t t0,
 		       int err)
 {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,6 +33,8 @@ struct vfio_dev {
 	uint32_t hwpt; /* iommufd: the HWPT it is attached to (0: the IOAS) */
 	bool hw_dirty; /* iommufd: on a dirty-tracking HWPT */
 	char no_dirty[160]; /* iommufd: why it is not (the step and the kernel's answer) */
+	int req_fd; /* eventfd of the PCI request interrupt, -1 when not watched */
+	bool requested;
 };
 
 struct vfio_group {
@@ -378,6 +381,7 @@ int vfio_container__add_device(struct vfio_container *c, const char *bdf, struct
 		return -ENOMEM;
 	d->c = c;
 	d->fd = -1;
+	d->req_fd = -1;
 	snprintf(d->name, sizeof(d->name), "%s", bdf);
 	if (c->backend == VFIO_BACKEND_TYPE1) {
 		err = type1_attach_group(c, bdf, &gfd);
@@ -577,7 +581,9 @@ void vfio_container__free(struct vfio_container *c)
 		return;
 	/* devices first: a group cannot leave a container while its device fds are open */
 	for (size_t i = 0; i < c->nr_devs; i++) {
-		close(c->devs[i]->fd);
+		close(c->devs[i]->fd); /* frees the request interrupt's trigger too */
+		if (c->devs[i]->req_fd >= 0)
+			close(c->devs[i]->req_fd);
 		free(c->devs[i]);
 	}
 	for (size_t i = 0; i < c->nr_hwpts; i++) {
@@ -596,6 +602,47 @@ void vfio_container__free(struct vfio_container *c)
 const char *vfio_dev__name(const struct vfio_dev *d)
 {
 	return d->name;
+}
+
+int vfio_dev__watch_request(struct vfio_dev *d)
+{
+	struct vfio_irq_info info = { .argsz = sizeof(info), .index = VFIO_PCI_REQ_IRQ_INDEX };
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} irq = { .set = {
+			  .argsz = sizeof(irq),
+			  .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+			  .index = VFIO_PCI_REQ_IRQ_INDEX,
+			  .count = 1,
+		  } };
+	int err;
+
+	if (d->req_fd >= 0)
+		return d->req_fd;
+	if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || info.count < 1)
+		return -EOPNOTSUPP;
+	irq.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (irq.fd < 0)
+		return err_errno();
+	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &irq)) {
+		err = err_errno();
+		pr_warn("failed to watch for removal of %s (request interrupt): %s", d->name,
+			strerror(-err));
+		close(irq.fd);
+		return err;
+	}
+	d->req_fd = irq.fd;
+	return d->req_fd;
+}
+
+bool vfio_dev__requested(struct vfio_dev *d)
+{
+	uint64_t n;
+
+	if (!d->requested && d->req_fd >= 0 && read(d->req_fd, &n, sizeof(n)) == sizeof(n))
+		d->requested = true;
+	return d->requested;
 }
 
 int vfio_dev__fd(const struct vfio_dev *d)
