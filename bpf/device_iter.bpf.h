@@ -7,7 +7,8 @@
  * every open file of every process and enters each VFIO device file the mirror does not know
  * yet, named as file_get() names one (device_identity), with its process and fd, flagged
  * VFS_FILE_FOUND_AT_START. The hooks are attached first, so a file is either found here or
- * seen at its next call; BPF_NOEXIST lets the hooks' record win a race.
+ * seen at its next call. If both enter the same file at once, whichever inserts first wins
+ * (BPF_NOEXIST here; file_get() keeps a complete record it finds already inserted).
  * Included by tracer.bpf.c after the mirror's helpers.
  */
 #ifndef VFIOSCOPE_DEVICE_ITER_BPF_H

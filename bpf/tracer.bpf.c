@@ -244,7 +244,7 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 {
 	__u64 key = (__u64)f;
 	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
-	bool hook = false;
+	bool hook = false, hook_race = false;
 	__u32 tgid;
 
 	if (fi)
@@ -257,11 +257,17 @@ static __always_inline struct vfs_file *file_get(struct file *f, int kind, int f
 	 * with the for_each callbacks on 6.1) */
 	if (bpf_map_update_elem(&files, &key, &zero_file, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(&nr_files, 1);
+	else
+		hook_race = true;
 	fi = bpf_map_lookup_elem(&files, &key);
 	if (!fi) {
 		count_lost(VFS_LOST_STATE);
 		return NULL;
 	}
+	/* inserted meanwhile, complete (the start-up iterator's record, with its flags and id):
+	 * keep it */
+	if (hook_race && fi->kind)
+		goto found;
 	fi->kind = kind;
 	fi->flags = hook ? VFS_FILE_TEST_HOOK : 0;
 	fi->first_ns = bpf_ktime_get_ns();
