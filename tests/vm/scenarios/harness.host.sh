@@ -14,10 +14,10 @@ check "the command's exit status comes back (7)" test $rc -eq 7
 check "the command's output comes back" grep -q hello-from-guest <<<"$out"
 check "it ran under the guest kernel" grep -qx "$(tests/vm/kernel resolve "$k")" <<<"$out"
 
-err=$($run -q -k "$k" -t 25 -- 'echo about-to-hang; sleep 600' 2>&1 >/dev/null)
+err=$($run -q -k "$k" -t 40 -- 'echo about-to-hang; sleep 600' 2>&1 >/dev/null)
 rc=$?
 check "a hung guest is stopped at the timeout (exit 124)" test $rc -eq 124
-check "the timeout is reported" grep -q 'timed out after 25s' <<<"$err"
+check "the timeout is reported" grep -q 'timed out after 40s' <<<"$err"
 check "the console log is shown on timeout" grep -q 'console|' <<<"$err"
 
 err=$($run -q -k "$k" -t 120 -- 'echo c > /proc/sysrq-trigger; sleep 60' 2>&1 >/dev/null)
