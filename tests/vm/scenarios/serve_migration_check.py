@@ -176,23 +176,23 @@ def main():
             live.append(json.load(open(f)))
         except ValueError:
             pass  # a poll cut short by the end of the poller
-    under = [m for doc in live for m in doc.get("migrations", [])
-             if m["role"] == "source" and m["outcome"] == "under way"]
-    states = sorted({m["state"] for m in under})
-    check(f"live: {len(live)} polls, {len(under)} showed the source under way (states "
-          f"{' '.join(states)})", under)
-    bytes_seen = [m["bytes"] for m in under]
-    check(f"live: the source's bytes only grew while under way ({bytes_seen[:1]} .. "
-          f"{bytes_seen[-1:]})", bytes_seen == sorted(bytes_seen))
-    ends = [ph["end_ms"] for m in under for ph in m["phases"] if ph["current"]]
-    check("live: the current phase ended at the snapshot's time (it grows)",
+    under = [(doc, m) for doc in live for m in doc.get("migrations", [])
+             if m["outcome"] == "under way"]
+    seen = sorted({f"{m['role']}:{m['state']}" for _, m in under})
+    check(f"live: {len(live)} polls, {len(under)} showed a migration under way "
+          f"({' '.join(seen)})", under)
+    grew = True
+    for role in ("source", "destination"):
+        b = [m["bytes"] for _, m in under if m["role"] == role]
+        grew = grew and b == sorted(b)
+        print(f"info: live {role}: {len(b)} polls under way, bytes {b[:1]} .. {b[-1:]}")
+    check("live: the bytes of each end only grew while under way", grew)
+    check("live: the current phase ended at the poll's time (it grows)",
           under and all(any(ph["current"] and ph["end_ms"] == doc["now_ms"]
-                            for ph in m["phases"])
-                        for doc in live for m in doc.get("migrations", [])
-                        if m["role"] == "source" and m["outcome"] == "under way"))
+                            for ph in m["phases"]) for doc, m in under))
     size = os.path.getsize(f"{d}/timeline.json")
     print(f"info: /migrations is {size} bytes for {len(migs)} device migrations "
-          f"({size // max(1, len(migs))} bytes per device); {len(ends)} current phases seen live")
+          f"({size // max(1, len(migs))} bytes per device)")
     print(f"numbers: source {' '.join(p['state'] for p in src['phases'])}, {src['bytes']} B; "
           f"destination {' '.join(p['state'] for p in dst['phases'])}, {dst['bytes']} B; "
           f"{len(tp)} precopy answers; {sy['count']} syncs, {sy['pages']} pages; downtime parts "
