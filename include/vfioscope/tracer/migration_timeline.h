@@ -25,7 +25,6 @@
  * Write the document for @ms to @out. @now_ns (CLOCK_MONOTONIC, as the records) ends the
  * phases still under way. Returns 0, or -EIO when the writer failed.
  */
-int migrations__timeline_json(const struct migrations *ms, uint64_t now_ns, size_t max,
-			      FILE *out);
+int migrations__timeline_json(const struct migrations *ms, uint64_t now_ns, size_t max, FILE *out);
 
 #endif

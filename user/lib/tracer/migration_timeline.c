@@ -27,8 +27,7 @@ static bool closes_bucket(size_t i, size_t n)
 	return n <= P || (i * P) / n != ((i + 1) * P) / n;
 }
 
-static void phases(struct json_writer *jw, const struct migration *m, uint64_t origin,
-		   uint64_t now)
+static void phases(struct json_writer *jw, const struct migration *m, uint64_t origin, uint64_t now)
 {
 	json_name(jw, "phases");
 	json_start_array(jw);
@@ -234,8 +233,7 @@ static void one(struct json_writer *jw, const struct migrations *ms, const struc
 	json_end_object(jw);
 }
 
-int migrations__timeline_json(const struct migrations *ms, uint64_t now_ns, size_t max,
-			      FILE *out)
+int migrations__timeline_json(const struct migrations *ms, uint64_t now_ns, size_t max, FILE *out)
 {
 	struct json_writer *jw = json_writer__new(out);
 	uint64_t origin = migrations__origin_ns(ms);
