@@ -11,7 +11,7 @@
 # Debian 6.12 is left out as in migrations_qemu.sh (no iova_bitmap: QEMU cannot migrate with
 # device dirty tracking).
 # vm-kernels: 6.1 6.12-iommufd
-# vm-timeout: 900
+# vm-timeout: 1200
 . "$(dirname "$0")/../../bpf/serve_lib.bash"
 k=${1:-6.1}
 backend=container
@@ -23,7 +23,7 @@ SHOT=$SHOT_DIR/landing-migration-$k.png
 mkdir -p "$SHOT_DIR"
 t0=$(date +%s)
 
-setsid tests/vm/vm-run -k "$k" -t "${VM_TIMEOUT:-900}" -m 2048 -n 2 -f "$HOSTPORT:9478" \
+setsid tests/vm/vm-run -k "$k" -t "${VM_TIMEOUT:-1200}" -m 2048 -n 2 -f "$HOSTPORT:9478" \
 	-f "$CTLPORT:9479" -- "MIG_BACKEND=$backend bash tests/vm/scenarios/serve_migration.guest.bash" \
 	>"$T/vm.log" 2>&1 &
 VM_PID=$!
@@ -32,7 +32,7 @@ PIDS+=("$VM_PID")
 trap 'kill -- -$VM_PID 2>/dev/null; cleanup' EXIT
 
 ready=0
-for _ in $(seq $((${VM_TIMEOUT:-900} * 2))); do
+for _ in $(seq $((${VM_TIMEOUT:-1200} * 2))); do
 	grep -q '^serve_migration: page ready' "$T/vm.log" && ready=1 && break
 	kill -0 "$VM_PID" 2>/dev/null || break
 	sleep 0.5
