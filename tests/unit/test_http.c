@@ -27,6 +27,7 @@ struct fixture {
 	struct metrics_registry *reg;
 	struct vfio_metrics vm;
 	struct http_server *srv;
+	struct http_doc *doc;
 	int port;
 	bool unhealthy;
 };
@@ -54,6 +55,7 @@ static int start(struct fixture *fx, unsigned int max_conns, unsigned int timeou
 		.health_ctx = fx,
 		.landing = landing,
 		.landing_len = sizeof(landing) - 1,
+		.migrations = fx->doc,
 	};
 	int err = http_server__new(&o, &fx->srv);
 
@@ -69,6 +71,7 @@ static int setup(void **state)
 
 	fx->reg = metrics_registry__new();
 	assert_int_equal(vfio_metrics__register(fx->reg, &fx->vm), 0);
+	assert_int_equal(http_doc__new(&fx->doc), 0);
 	assert_int_equal(start(fx, 8, 1), 0);
 	*state = fx;
 	return 0;
@@ -79,6 +82,7 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 
 	http_server__free(fx->srv);
+	http_doc__free(fx->doc);
 	metrics_registry__free(fx->reg);
 	free(fx);
 	return 0;
@@ -437,6 +441,41 @@ static void test_landing_page_forbids_external_assets(void **state)
 	free(r);
 }
 
+static void test_migrations_serves_the_latest_published_json(void **state)
+{
+	struct fixture *fx = *state;
+	const char *get = "GET /migrations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	char *r = request(fx->port, get);
+
+	/* nothing published yet: an empty document, never an error the page must handle */
+	assert_int_equal(status_of(r), 200);
+	assert_non_null(strstr(r, "Content-Type: application/json"));
+	assert_non_null(strstr(r, "Cache-Control: no-store"));
+	assert_non_null(strstr(r, "\r\n\r\n{}"));
+	free(r);
+	http_doc__set(fx->doc, strdup("{\"migrations\":[1]}"), 18);
+	http_doc__set(fx->doc, strdup("{\"migrations\":[2]}"), 18);
+	r = request(fx->port, get);
+	assert_int_equal(status_of(r), 200);
+	assert_non_null(strstr(r, "\r\n\r\n{\"migrations\":[2]}"));
+	free(r);
+}
+
+static void test_migrations_is_404_without_a_document(void **state)
+{
+	struct fixture fx = {};
+	char *r;
+
+	fx.reg = metrics_registry__new();
+	assert_int_equal(vfio_metrics__register(fx.reg, &fx.vm), 0);
+	assert_int_equal(start(&fx, 8, 1), 0);
+	r = request(fx.port, "GET /migrations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(r), 404);
+	free(r);
+	http_server__free(fx.srv);
+	metrics_registry__free(fx.reg);
+}
+
 static void test_requests_are_counted_by_handler_and_code(void **state)
 {
 	struct fixture *fx = *state;
@@ -480,6 +519,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_landing_page_forbids_external_assets, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_migrations_serves_the_latest_published_json,
+						setup, teardown),
+		cmocka_unit_test(test_migrations_is_404_without_a_document),
 		cmocka_unit_test_setup_teardown(test_requests_are_counted_by_handler_and_code,
 						setup, teardown),
 	};

@@ -127,6 +127,26 @@ static void test_source_downtime_ends_at_the_last_stop_copy_byte(void **state)
 	migrations__free(ms);
 }
 
+static void test_a_state_change_after_the_end_is_no_phase_of_it(void **state)
+{
+	struct migrations *ms;
+	const struct migration *m;
+
+	assert_int_equal(migrations__new(&ms), 0);
+	set(ms, DEV2, 500, RUNNING, RESUMING, 0);
+	data(ms, DEV2, 510, VFS_MIG_WRITE, RESUMING, 2800);
+	set(ms, DEV2, 700, RESUMING, RUNNING, 0);
+	/* the destination VMM stops the device when it quits, long after */
+	set(ms, DEV2, 90000, RUNNING, STOP, 0);
+	assert_int_equal(migrations__count(ms), 1);
+	m = migrations__get(ms, 0);
+	assert_int_equal(m->outcome, MIGRATION_COMPLETED);
+	assert_int_equal(m->nphases, 2);
+	assert_int_equal(m->phases[1].state, RUNNING);
+	assert_int_equal(m->end_ns, 700 * MS);
+	migrations__free(ms);
+}
+
 static void test_destination_downtime_is_resuming_to_running(void **state)
 {
 	struct migration_summary s;
@@ -319,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_source_phases_carry_their_bytes),
 		cmocka_unit_test(test_source_downtime_ends_at_the_last_stop_copy_byte),
 		cmocka_unit_test(test_destination_downtime_is_resuming_to_running),
+		cmocka_unit_test(test_a_state_change_after_the_end_is_no_phase_of_it),
 		cmocka_unit_test(test_failed_state_change_fails_the_migration),
 		cmocka_unit_test(test_back_to_running_cancels_a_source),
 		cmocka_unit_test(test_state_reads_outside_a_migration_start_nothing),

@@ -441,6 +441,7 @@ static int start_serving(struct serve *s, struct serve_opts *o, sigset_t *sigs)
 	o->hopts.health_ctx = s;
 	o->hopts.landing = vfioscope_landing_html;
 	o->hopts.landing_len = vfioscope_landing_html_len;
+	o->hopts.migrations = serve_migrations_doc();
 	err = http_server__new(&o->hopts, &s->http);
 	if (err)
 		return err;

@@ -3,19 +3,32 @@
  * serve's device migration metrics: the tracer's migration records (tracer__on_migration) go
  * into a struct migrations in the main loop, and after each poll the latest migration of each
  * device and role is exported (exporter/migration_metrics.h). Called from serve_tracer.c.
+ * The same view, as the landing page's timeline (tracer/migration_timeline.h), is published
+ * for /migrations after each poll that brought records, and every second while a migration is
+ * under way (its current phase grows).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "serve_migrations.h"
+#include "vfioscope/common/clock.h"
 #include "vfioscope/common/log.h"
+#include "vfioscope/exporter/http.h"
 #include "vfioscope/exporter/migration_metrics.h"
 #include "vfioscope/tracer/migration.h"
+#include "vfioscope/tracer/migration_timeline.h"
+
+#define PUBLISH_EVERY_NS 1000000000ULL /* while a migration is under way */
 
 static struct {
 	struct migrations *ms;
 	struct migration_metrics mm;
 	size_t exported_events; /* records taken in at the last export */
+	struct http_doc *doc; /* the timeline served at /migrations */
+	uint64_t published_ns;
+	bool under_way; /* at the last publication */
 	bool ready;
 } sm;
 
@@ -35,6 +48,12 @@ int serve_migrations_setup(struct tracer *t)
 
 	if (err)
 		return err;
+	err = http_doc__new(&sm.doc);
+	if (err) {
+		migrations__free(sm.ms);
+		sm.ms = NULL;
+		return err;
+	}
 	tracer__on_migration(t, on_mig, NULL);
 	sm.ready = true;
 	return 0;
@@ -115,13 +134,49 @@ static void export_finished(void)
 	}
 }
 
+struct http_doc *serve_migrations_doc(void)
+{
+	return sm.ready ? sm.doc : NULL;
+}
+
+/* Render the timeline and hand it to the HTTP server. */
+static void publish(uint64_t now)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f) {
+		pr_warn("failed to render the migration timeline: %s", strerror(errno));
+		return;
+	}
+	err = migrations__timeline_json(sm.ms, now, MIGRATION_TIMELINE_MAX, f);
+	if (fclose(f) || err) {
+		pr_warn("failed to render the migration timeline: %s", strerror(err ? -err : EIO));
+		free(buf);
+		return;
+	}
+	http_doc__set(sm.doc, buf, len);
+	sm.published_ns = now;
+	sm.under_way = false;
+	for (size_t i = 0; i < migrations__count(sm.ms); i++)
+		if (migrations__get(sm.ms, i)->outcome == MIGRATION_UNDER_WAY &&
+		    migrations__get(sm.ms, i)->role != MIGRATION_ROLE_UNKNOWN)
+			sm.under_way = true;
+}
+
 void serve_migrations_step(void)
 {
+	uint64_t now = clock_mono_ns();
 	size_t n;
 
 	if (!sm.ready)
 		return;
 	migrations__events(sm.ms, &n);
+	if (n != sm.exported_events || !sm.published_ns ||
+	    (sm.under_way && now - sm.published_ns >= PUBLISH_EVERY_NS))
+		publish(now);
 	if (n == sm.exported_events)
 		return;
 	sm.exported_events = n;
@@ -138,5 +193,7 @@ void serve_migrations_stop(void)
 {
 	migrations__free(sm.ms);
 	sm.ms = NULL;
+	http_doc__free(sm.doc);
+	sm.doc = NULL;
 	sm.ready = false;
 }

@@ -13,5 +13,7 @@ int serve_migrations_setup(struct tracer *t);
 /* After each poll of the tracer, in the main loop. */
 void serve_migrations_step(void);
 void serve_migrations_stop(void);
+/* The timeline document for the HTTP server (/migrations); NULL without the tracer. */
+struct http_doc *serve_migrations_doc(void);
 
 #endif

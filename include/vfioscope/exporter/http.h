@@ -21,6 +21,7 @@
 struct metrics_registry;
 struct vfio_metrics;
 struct http_server;
+struct http_doc;
 
 #define HTTP_DEFAULT_LISTEN "127.0.0.1:9478"
 
@@ -41,7 +42,18 @@ struct http_server_opts {
 	void *health_ctx;
 	const char *landing; /* optional HTML served at / */
 	size_t landing_len;
+	struct http_doc *migrations; /* optional JSON served at /migrations (the page's timeline) */
 };
+
+/*
+ * A JSON document another thread publishes whole and the server hands out as it is (the
+ * migration timeline the landing page draws): the publisher replaces it, each request gets a
+ * copy taken under a lock. Until the first http_doc__set it is "{}".
+ */
+int http_doc__new(struct http_doc **out);
+void http_doc__free(struct http_doc *doc);
+/* Replace the document with @body (malloc'ed, @len bytes): the doc takes it. */
+void http_doc__set(struct http_doc *doc, char *body, size_t len);
 
 /* Parse a listen address. Returns 0, -EINVAL (malformed) or -EPERM (not loopback and
  * !allow_remote). "localhost" means 127.0.0.1; other names are refused (no DNS). */

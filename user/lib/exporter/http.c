@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,58 @@ struct http_server {
 	"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "  \
 	"connect-src 'self'; img-src data:; frame-ancestors 'none'; base-uri 'none'; " \
 	"form-action 'none'"
+
+struct http_doc {
+	pthread_mutex_t lock;
+	char *body;
+	size_t len;
+};
+
+int http_doc__new(struct http_doc **out)
+{
+	struct http_doc *doc = calloc(1, sizeof(*doc));
+
+	if (!doc)
+		return -ENOMEM;
+	pthread_mutex_init(&doc->lock, NULL);
+	*out = doc;
+	return 0;
+}
+
+void http_doc__free(struct http_doc *doc)
+{
+	if (!doc)
+		return;
+	pthread_mutex_destroy(&doc->lock);
+	free(doc->body);
+	free(doc);
+}
+
+void http_doc__set(struct http_doc *doc, char *body, size_t len)
+{
+	char *old;
+
+	pthread_mutex_lock(&doc->lock);
+	old = doc->body;
+	doc->body = body;
+	doc->len = len;
+	pthread_mutex_unlock(&doc->lock);
+	free(old);
+}
+
+/* A copy of the document (so a slow client never holds the lock). */
+static char *http_doc_copy(struct http_doc *doc, size_t *len)
+{
+	char *copy;
+
+	pthread_mutex_lock(&doc->lock);
+	*len = doc->body ? doc->len : 2;
+	copy = malloc(*len ? *len : 1);
+	if (copy)
+		memcpy(copy, doc->body ? doc->body : "{}", *len);
+	pthread_mutex_unlock(&doc->lock);
+	return copy;
+}
 
 static bool is_loopback(const struct sockaddr_storage *ss)
 {
@@ -292,6 +345,49 @@ static enum MHD_Result serve_landing(struct http_server *srv, struct MHD_Connect
 	return ret;
 }
 
+static enum MHD_Result serve_doc(struct http_server *srv, struct MHD_Connection *conn,
+				 const char *handler, struct http_doc *doc)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len;
+	char *body = http_doc_copy(doc, &len);
+	bool gzip;
+
+	if (!body)
+		return send_text(srv, conn, handler, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "text/plain; charset=utf-8", "out of memory\n");
+	gzip = http_wants_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							   MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	if (gzip) {
+		char *z;
+		size_t zlen;
+
+		if (gzip_buf(body, len, &z, &zlen)) {
+			gzip = false;
+		} else {
+			free(body);
+			body = z;
+			len = zlen;
+		}
+	}
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (gzip)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	count_request(srv, handler, MHD_HTTP_OK);
+	return ret;
+}
+
 static bool has_body(struct MHD_Connection *conn)
 {
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -331,6 +427,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return serve_health(srv, conn);
 	if (!strcmp(url, "/") && srv->o.landing)
 		return serve_landing(srv, conn);
+	if (!strcmp(url, "/migrations") && srv->o.migrations)
+		return serve_doc(srv, conn, "migrations", srv->o.migrations);
 	return send_text(srv, conn, "other", MHD_HTTP_NOT_FOUND, plain, "not found\n");
 }
 

@@ -329,6 +329,10 @@ int migrations__add(struct migrations *ms, const struct vfs_mig_event *ev)
 	}
 	if (!m)
 		return 0; /* a state read or a sync outside any migration */
+	/* but no state change: the VMM stopping the device at its exit, maybe hours later, is no
+	 * phase of the migration that ended (it would stretch its last phase until then) */
+	if (m->outcome != MIGRATION_UNDER_WAY && ev->type == VFS_MIG_SET_STATE)
+		return 0;
 	if (!m->device[0] && ev->device_name[0])
 		memcpy(m->device, ev->device_name, sizeof(m->device) - 1);
 	on_record(m, ev);
