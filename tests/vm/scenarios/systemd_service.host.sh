@@ -63,7 +63,7 @@ if guest_seen 600; then
 		fleet_wait "vfio_device_migrations_total{instance=\"$g\",role=\"destination\"} > 0" 1 1800
 	# Nothing of these on the guest: dirty tracking sessions are the tracker's or the
 	# simulator's (the packaged service only traces; a migration's DMA logging is in the
-	# migration row); no ioctl failed; edu-vfio-pci has no PRE_COPY (no precopy answer, no
+	# migration row); no ioctl failed; mig_drive goes RUNNING -> STOP -> STOP_COPY without PRE_COPY (no precopy answer, no
 	# convergence to tell); Debian's 6.12 has no iova_bitmap_set (no device dirty rate).
 	FLEET_REAL_EMPTY='vfio_dirty_(pages|sync|bitmap|tracked|range|ranges|tracking)|dirty_sync|ioctl_errors|precopy|converging'
 	fleet_checks
