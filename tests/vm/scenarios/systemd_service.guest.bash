@@ -1,20 +1,33 @@
 # Inside the systemd guest of systemd_service.host.sh (PID 1 is systemd): install, run, watch,
-# restart, purge the package. Prints one "ok:"/"FAIL:" line per check and a count.
+# restart, see a QEMU (and, with FLEET=1, join the host's fleet and migrate a device), purge the
+# package. Prints one "ok:"/"FAIL:" line per check, "time:" lines (where the time goes) and a
+# count.
 set -u
 . tests/vm/guest-lib.sh
 URL=http://127.0.0.1:9478
 d=$(mktemp -d /tmp/systemd-svc.XXXXXX)
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+# where the scenario's time goes: one line per part, seconds since the previous one
+t_part=$(now)
+part() {
+	echo "time: $1: $(since "$t_part")s"
+	t_part=$(now)
+}
 scrape_ok() { curl -sf --max-time 2 "$URL/metrics" -o "$d/m" && grep -q '^vfioscope_build_info' "$d/m"; }
-wait_for() { # tenths of a second, command...
-	local n=$1
+wait_for() { # seconds, command...: bounded in time (each try may itself take seconds)
+	local end=$((SECONDS + $1))
 	shift
-	for _ in $(seq "$n"); do
+	while [ $SECONDS -lt $end ]; do
 		"$@" && return 0
 		sleep 0.1
 	done
-	return 1
+	"$@"
+}
+# the unit's state and journal, when a check on it failed
+unit_status() {
+	systemctl status --no-pager vfioscope 2>&1 | sed 's/^/    status| /' | head -n 20
+	journalctl -u vfioscope --no-pager -o cat 2>&1 | sed 's/^/    journal| /' | tail -n 20
 }
 # what the package could leave (files, enablement, dpkg's and systemd's state, BPF pins), listed
 # before the install and after the purge (where, not the whole root: it is the host's, over 9p)
@@ -40,6 +53,7 @@ rm -f /usr/sbin/policy-rc.d
 # man-db's trigger re-indexes every man page over 9p (minutes under TCG): not what is measured.
 rm -f /var/lib/man-db/auto-update
 
+part "setup (leftovers listed, edu bound)"
 t0=$(now)
 dpkg -i "$DEB" >"$d/dpkg.log" 2>&1
 rc=$?
@@ -52,7 +66,7 @@ check "installed, not yet enabled ($(systemctl is-enabled vfioscope 2>&1))" \
 t1=$(now)
 systemctl enable --now vfioscope >"$d/enable.log" 2>&1
 check "systemctl enable --now vfioscope" [ $? = 0 ]
-wait_for 1200 scrape_ok
+wait_for 120 scrape_ok || unit_status
 first=$(since "$t0")
 first_enable=$(since "$t1")
 check "the exporter answers on 127.0.0.1:9478" scrape_ok
@@ -86,6 +100,33 @@ check "the journal shows its messages ($(grep -m1 'serving /metrics' "$d/journal
 sed 's/^/    journal| /' "$d/journal" | head -n 8
 check "the man page is installed (man -w vfioscope-serve)" man -w vfioscope-serve
 
+part "install, enable, first scrape, checks"
+# restart: a clean stop, a new process that answers. In a fleet run (FLEET=1, ports forwarded
+# by systemd_service.host.sh) it applies what README's fleet section tells an operator: listen
+# on the host's address with --allow-remote in /etc/default/vfioscope, and a drop-in widening
+# IPAddressAllow= to the Prometheus server (the QEMU user network's host side, 10.0.2.2).
+pid1=$(systemctl show -p MainPID --value vfioscope)
+if [ "${FLEET:-0}" = 1 ]; then
+	sed -i 's/^VFIOSCOPE_OPTS=.*/VFIOSCOPE_OPTS="--listen 10.0.2.15:9478 --allow-remote"/' /etc/default/vfioscope
+	mkdir -p /etc/systemd/system/vfioscope.service.d
+	printf '[Service]\n# the Prometheus server, and this host for the checks here\nIPAddressAllow=10.0.2.2 10.0.2.15\n' \
+		>/etc/systemd/system/vfioscope.service.d/prometheus.conf
+	systemctl daemon-reload
+	URL=http://10.0.2.15:9478
+fi
+systemctl restart vfioscope
+r=$?
+wait_for 120 scrape_ok || unit_status
+pid2=$(systemctl show -p MainPID --value vfioscope)
+check "systemctl restart: a new process ($pid1 -> $pid2) that answers on $URL" \
+	bash -c "[ $r = 0 ] && [ '$pid1' != '$pid2' ] && [ '$pid2' != 0 ] && curl -sf $URL/healthz >/dev/null"
+journalctl -u vfioscope --no-pager -o cat >"$d/journal"
+check "the restart stopped the previous process cleanly (journal: '$(grep -m1 -E 'Deactivated successfully|Failed with result' "$d/journal")')" \
+	bash -c "grep -q 'Deactivated successfully' '$d/journal' && ! grep -qE 'Failed with result|status=[1-9]' '$d/journal'"
+check "no automatic restart happened (NRestarts $(systemctl show -p NRestarts --value vfioscope))" \
+	[ "$(systemctl show -p NRestarts --value vfioscope)" = 0 ]
+
+part "restart"
 # A VMM started after the service: QEMU with edu passed through (vfio-pci), paused (-S) but
 # realized: its container, group, device and DMA mappings exist.
 got=$(tests/package/complete -- 'vfioscope track --device ' | tr '\n' ' ')
@@ -98,36 +139,62 @@ seen() {
 		grep -q "^vfio_device_info{.*$bdf" "$d/q" &&
 		grep -qE '^vfio_dma_mappings\{[^}]*\} [1-9]' "$d/q"
 }
-wait_for 1800 seen
+wait_for 180 seen
 check "the service sees QEMU's container: edu ($bdf) and its DMA mappings" seen
 grep -E "^vfio_(device_info|dma_mappings|dma_mapped_bytes|container_info)" "$d/q" | sed 's/^/    /' | head -n 8
+
+if [ "${FLEET:-0}" = 1 ]; then
+	# The host's Prometheus scrapes this service among the fleet: a device migration while it
+	# does (mig_drive on the second edu, bound to the DMA-logging variant driver, pausing after
+	# each state change as a VMM does), with QEMU's container still there; then wait until the
+	# host has checked the fleet (it connects to port 9479 when done).
+	scraped() { curl -sf "$URL/metrics" | grep -qE '^vfioscope_scrapes_total\{format="openmetrics"\} ([3-9]|[1-9][0-9])'; }
+	wait_for 300 scraped
+	check "the host's Prometheus scrapes the service (through the forwarded port)" scraped
+	mbdf=$(for x in /sys/bus/pci/devices/*; do
+		[ "$(cat $x/vendor):$(cat $x/device)" = 0x1234:0x11e8 ] && [ "${x##*/}" != "$bdf" ] && echo "${x##*/}"
+	done | head -n1)
+	load_edu_vfio_pci && bind_driver "$mbdf" edu-vfio-pci
+	"$BUILD/tests/vm/mig_drive" "$mbdf" --chunk 4096 --syncs 3 --pause-ms 300 >"$d/mig.json" 2>"$d/mig.err"
+	check "mig_drive migrated edu $mbdf$(sed "s/^/: /" "$d/mig.err" | head -n1)" test -s "$d/mig.json"
+	migrated() { curl -sf "$URL/metrics" | grep -qE "^vfio_device_migrations_total\{device=\"$mbdf\".*\} [1-9]"; }
+	wait_for 60 migrated
+	check "the service saw the device migration (vfio_device_migrations_total for $mbdf)" migrated
+	curl -sf "$URL/metrics" | grep -E "^vfio_device_migration(s_total|_data_bytes)" | sed 's/^/    /' | head -n 6
+	python3 - >"$d/host.txt" 2>&1 <<'PYW'
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.2.15", 9479))
+s.listen(1)
+s.settimeout(400)
+c, _ = s.accept()
+c.sendall(b"ok\n")  # the host retries until it reads this (QEMU's forward accepts first)
+print(c.recv(100).decode().strip())
+PYW
+	check "the host checked the fleet ($(cat "$d/host.txt"))" grep -q 'fleet checked' "$d/host.txt"
+	rm -r /etc/systemd/system/vfioscope.service.d # the operator's drop-in: not the package's
+	systemctl daemon-reload
+fi
 kill "$qpid" 2>/dev/null
 wait "$qpid" 2>/dev/null
 
-# stop and restart: clean exits, a new process that answers again
-systemctl stop vfioscope
-check "systemctl stop: inactive, result success ($(systemctl show -p Result --value vfioscope), exit $(systemctl show -p ExecMainStatus --value vfioscope))" \
-	bash -c '[ "$(systemctl is-active vfioscope)" = inactive ] && [ "$(systemctl show -p Result --value vfioscope)" = success ] && [ "$(systemctl show -p ExecMainStatus --value vfioscope)" = 0 ]'
-check "nothing answers after stop" bash -c "! curl -s --max-time 2 $URL/healthz"
-systemctl start vfioscope && wait_for 1200 scrape_ok
-pid1=$(systemctl show -p MainPID --value vfioscope)
-systemctl restart vfioscope
-r=$?
-wait_for 1200 scrape_ok
-pid2=$(systemctl show -p MainPID --value vfioscope)
-check "systemctl restart: a new process ($pid1 -> $pid2) that answers" \
-	bash -c "[ $r = 0 ] && [ '$pid1' != '$pid2' ] && [ '$pid2' != 0 ] && curl -sf $URL/healthz >/dev/null"
-check "the restart left the previous run's result clean (NRestarts $(systemctl show -p NRestarts --value vfioscope))" \
-	[ "$(systemctl show -p NRestarts --value vfioscope)" = 0 ]
-journalctl -u vfioscope --no-pager -o cat >"$d/journal"
-check "no error in its journal" bash -c "! grep -i 'error' '$d/journal'"
-grep -i error "$d/journal" | sed 's/^/    journal| /' | head
-
-# purge: the service stops, and nothing of the package stays
+part "QEMU seen (and the fleet)"
+# purge of the running service: its prerm stops it (`systemctl stop` through deb-systemd-invoke),
+# which must be as clean as the restart's stop; then nothing of the package stays. (One service
+# start fewer than an explicit stop, start and restart: each start loads the BPF programs.)
 dpkg -P vfioscope >"$d/purge.log" 2>&1
 check "dpkg -P vfioscope" [ $? = 0 ]
 check "no vfioscope process is left" bash -c "! pgrep -x vfioscope"
+check "nothing answers after the purge" bash -c "! curl -s --max-time 2 $URL/healthz"
+journalctl -u vfioscope --no-pager -o cat >"$d/journal"
+n=$(grep -c 'Deactivated successfully' "$d/journal")
+check "systemctl stop (the purge's) was clean too: $n clean stops in the journal, no failure" \
+	bash -c "[ $n = 2 ] && ! grep -qE 'Failed with result|status=[1-9]' '$d/journal'"
+check "no error in its journal" bash -c "! grep -i 'error' '$d/journal'"
+grep -iE 'error|Failed with|status=' "$d/journal" | sed 's/^/    journal| /' | head
 systemctl daemon-reload
 leftovers >"$d/after"
 check "purging left nothing behind (files, units, pins)" diff "$d/before" "$d/after"
+part "purge, leftovers"
 checks_done
