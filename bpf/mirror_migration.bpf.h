@@ -123,6 +123,29 @@ static __always_inline struct vfs_mig_dev *mig_dev_get(__u64 device)
 	return d;
 }
 
+/*
+ * The entry of a MIG_DEVICE_STATE SET: the position of the device's live data fd, the bytes
+ * read from it or written to it so far. Upstream variant drivers (mlx5, hisi_acc, pds, qat)
+ * and tests/kmod's keep their stream position in the file (f_pos) and reset it when the SET
+ * disables the file, so it is read here, before the driver runs. It counts the bytes of
+ * data-fd calls no hook saw (in the file-handler ways in, those made before the data-fd hooks
+ * attached), which user space adds to the phase that ends.
+ */
+static __always_inline void mig_set_enter(__u64 device)
+{
+	struct vfs_mig_dev *d = bpf_map_lookup_elem(&mig_devs, &device);
+	struct file *f;
+
+	if (!d)
+		return;
+	d->set_pos_valid = 0;
+	f = (struct file *)d->data_file; /* out of BPF_CORE_READ: our struct has no relocation */
+	if (!f)
+		return;
+	d->set_pos = BPF_CORE_READ(f, f_pos);
+	d->set_pos_valid = 1;
+}
+
 static __always_inline void mig_set_state(struct vfs_event *ev, bool ok, const __u8 *res)
 {
 	struct vfs_mig_dev *d = mig_dev_get(ev->file);
@@ -130,8 +153,12 @@ static __always_inline void mig_set_state(struct vfs_event *ev, bool ok, const _
 	int data_fd = ok ? (int)rd32(res, VFS_FEAT_MIG_STATE_DATA_FD) : -1;
 	struct file *f = data_fd >= 0 ? fd_to_file(data_fd) : NULL;
 	__u32 prev = d ? d->state : VFS_MIG_STATE_UNKNOWN;
+	bool pos_valid = d && d->set_pos_valid;
+	__u64 pos = d ? d->set_pos : 0;
 	struct vfs_mig_event *m;
 
+	if (d)
+		d->set_pos_valid = 0;
 	if (d && ok) {
 		d->state = asked;
 		/* a new fd replaces the old; PRE_COPY -> STOP_COPY keeps it (data_fd -1) */
@@ -162,6 +189,10 @@ static __always_inline void mig_set_state(struct vfs_event *ev, bool ok, const _
 	m->prev_state = prev;
 	m->data_fd = data_fd;
 	m->data_file = (__u64)f;
+	if (pos_valid) {
+		m->c = pos;
+		m->flags |= VFS_MIG_F_DATA_POS;
+	}
 	mig_submit(m, true);
 }
 

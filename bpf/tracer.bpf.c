@@ -464,6 +464,8 @@ static __always_inline int on_enter(struct file *f, int kind, __u32 cmd, __u64 a
 	ev->op = vfs_op_classify(ev->kind, cmd, rd32(ev->in, VFS_FLAGS));
 	if (ev->op == VFS_OP_DMA_LOGGING_START)
 		read_log_ranges(ev);
+	if (ev->op == VFS_OP_FEATURE_MIG_DEVICE_STATE && (rd32(ev->in, VFS_FLAGS) & (1U << 17)))
+		mig_set_enter(ev->file); /* VFIO_DEVICE_FEATURE_SET */
 	ev->ctx = ev->file;
 	ev->file_id = fi->id;
 	ev->ctx_id = fi->id;

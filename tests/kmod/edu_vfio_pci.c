@@ -1125,6 +1125,9 @@ static ssize_t edu_save_read(struct file *filp, char __user *buf, size_t len, lo
 			cond_resched();
 	}
 out:
+	/* the stream position, in the file as upstream variant drivers keep it (mlx5, hisi_acc,
+	 * pds, qat): what a tracer that missed a call reads to count its bytes */
+	filp->f_pos += done;
 	mutex_unlock(&ev->state_mutex);
 	if (done)
 		return done;
@@ -1372,6 +1375,7 @@ static ssize_t edu_resume_write(struct file *filp, const char __user *buf, size_
 			cond_resched();
 	}
 out:
+	filp->f_pos += done;
 	mutex_unlock(&ev->state_mutex);
 	if (ret && !done)
 		return ret;

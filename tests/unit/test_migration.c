@@ -333,6 +333,95 @@ static void test_a_new_migration_of_the_same_device_is_a_new_entry(void **state)
 	migrations__free(ms);
 }
 
+#define NO_FD UINT64_MAX
+
+/* a SET carrying the data fd's position at its entry (VFS_MIG_F_DATA_POS), if one was live */
+static void set_at(struct migrations *ms, uint64_t t, uint8_t prev, uint8_t st, uint64_t file,
+		   uint64_t pos)
+{
+	struct vfs_mig_event e = rec(DEV, VFS_MIG_SET_STATE, t);
+
+	e.prev_state = prev;
+	e.state = st;
+	e.data_file = file;
+	e.data_fd = file ? 9 : -1;
+	if (pos != NO_FD) {
+		e.c = pos;
+		e.flags = VFS_MIG_F_DATA_POS;
+	}
+	assert_int_equal(migrations__add(ms, &e), 0);
+}
+
+static void test_bytes_of_calls_not_seen_count_from_the_data_fd_position(void **state)
+{
+	struct migration_summary s;
+	const struct migration *m;
+	struct migrations *ms;
+
+	assert_int_equal(migrations__new(&ms), 0);
+	/* 1000 bytes read before the data-fd hooks attached, then 500 seen */
+	set_at(ms, 1000, RUNNING, PRE_COPY, 0xd00d, NO_FD);
+	data(ms, DEV, 1020, VFS_MIG_READ, PRE_COPY, 500);
+	set_at(ms, 1100, PRE_COPY, STOP_COPY, 0, 1500);
+	/* all of STOP_COPY unseen */
+	set_at(ms, 1150, STOP_COPY, STOP, 0, 1800);
+	m = migrations__get(ms, 0);
+	assert_int_equal(m->outcome, MIGRATION_COMPLETED);
+	assert_int_equal(m->phases[0].bytes, 1500);
+	assert_int_equal(m->phases[0].bytes_unseen, 1000);
+	assert_int_equal(m->phases[0].calls, 1);
+	assert_int_equal(m->phases[1].bytes, 300);
+	assert_int_equal(m->phases[1].bytes_unseen, 300);
+	assert_int_equal(m->bytes, 1800);
+	assert_int_equal(m->bytes_unseen, 1300);
+	assert_int_equal(m->pos_checks, 2);
+	assert_int_equal(m->pos_behind, 0);
+	migration__summary(m, &s);
+	assert_int_equal(s.stop_copy_bytes, 300);
+	/* throughput from the call seen: 500 bytes in 1 ms */
+	assert_true(s.data_bytes_per_s > 499e3 && s.data_bytes_per_s < 501e3);
+	migrations__free(ms);
+}
+
+static void test_a_new_data_fd_starts_at_position_zero(void **state)
+{
+	const struct migration *m;
+	struct migrations *ms;
+
+	assert_int_equal(migrations__new(&ms), 0);
+	set_at(ms, 1000, STOP, RESUMING, 0xd00d, NO_FD);
+	data(ms, DEV, 1010, VFS_MIG_WRITE, RESUMING, 700);
+	set_at(ms, 1100, RESUMING, RUNNING, 0, 700);
+	m = migrations__get(ms, 0);
+	assert_int_equal(m->role, MIGRATION_DESTINATION);
+	assert_int_equal(m->bytes, 700);
+	assert_int_equal(m->bytes_unseen, 0);
+	/* the next migration's fd: its 200 bytes, all unseen */
+	set_at(ms, 2000, RUNNING, STOP_COPY, 0xbeef, NO_FD);
+	set_at(ms, 2100, STOP_COPY, STOP, 0, 200);
+	m = migrations__get(ms, 1);
+	assert_int_equal(m->role, MIGRATION_SOURCE);
+	assert_int_equal(m->bytes, 200);
+	assert_int_equal(m->phases[0].bytes_unseen, 200);
+	migrations__free(ms);
+}
+
+static void test_a_driver_keeping_no_position_adds_nothing(void **state)
+{
+	const struct migration *m;
+	struct migrations *ms;
+
+	assert_int_equal(migrations__new(&ms), 0);
+	set_at(ms, 1000, RUNNING, STOP_COPY, 0xd00d, NO_FD);
+	data(ms, DEV, 1010, VFS_MIG_READ, STOP_COPY, 400);
+	set_at(ms, 1100, STOP_COPY, STOP, 0, 0);
+	m = migrations__get(ms, 0);
+	assert_int_equal(m->bytes, 400);
+	assert_int_equal(m->bytes_unseen, 0);
+	assert_int_equal(m->pos_behind, 1);
+	migrations__free(ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +439,9 @@ int main(void)
 		cmocka_unit_test(test_source_and_destination_are_joined),
 		cmocka_unit_test(test_a_destination_resuming_before_the_source_stops_is_joined),
 		cmocka_unit_test(test_a_new_migration_of_the_same_device_is_a_new_entry),
+		cmocka_unit_test(test_bytes_of_calls_not_seen_count_from_the_data_fd_position),
+		cmocka_unit_test(test_a_new_data_fd_starts_at_position_zero),
+		cmocka_unit_test(test_a_driver_keeping_no_position_adds_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -124,6 +124,13 @@ static void print_one(const struct migration *m, uint64_t origin)
 	printf("  data fd: %" PRIu64 " bytes in %" PRIu64 " calls (%" PRIu64
 	       " failed), %.1f MiB/s\n",
 	       m->bytes, m->data_calls, m->data_errors, s.data_bytes_per_s / (1 << 20));
+	if (m->bytes_unseen)
+		printf("  data fd: %" PRIu64 " of those bytes moved in calls not seen (counted from"
+		       " the data fd's position)\n",
+		       m->bytes_unseen);
+	if (m->pos_behind)
+		printf("  data fd: the driver keeps no stream position: bytes moved in calls not seen"
+		       " are not counted\n");
 	if (m->nprecopy) {
 		const struct migration_precopy *a = &m->precopy[0],
 					       *b = &m->precopy[m->nprecopy - 1];
@@ -230,6 +237,7 @@ static void json_phases(struct json_writer *jw, const struct migration *m, uint6
 		json_kv_u64(jw, "set_latency_ns", p->set_latency_ns);
 		json_kv_s64(jw, "data_fd", p->data_fd);
 		json_kv_u64(jw, "bytes", p->bytes);
+		json_kv_u64(jw, "bytes_unseen", p->bytes_unseen);
 		json_kv_u64(jw, "calls", p->calls);
 		json_kv_u64(jw, "call_ns", p->call_ns);
 		json_end_object(jw);
@@ -304,6 +312,9 @@ static void json_one(struct json_writer *jw, const struct migration *m, uint64_t
 	json_name(jw, "data_fd");
 	json_start_object(jw);
 	json_kv_u64(jw, "bytes", m->bytes);
+	json_kv_u64(jw, "bytes_unseen", m->bytes_unseen);
+	json_kv_u64(jw, "position_checks", m->pos_checks);
+	json_kv_u64(jw, "position_behind", m->pos_behind);
 	json_kv_u64(jw, "calls", m->data_calls);
 	json_kv_u64(jw, "errors", m->data_errors);
 	json_kv_u64(jw, "call_ns", m->data_ns);

@@ -492,6 +492,9 @@ enum vfs_mig_type {
 
 enum vfs_mig_flags {
 	VFS_MIG_F_KERN_DIRTY = 1 << 0, /* a REPORT's dirty bytes were counted in the kernel */
+	/* a SET's c holds the position of the device's data fd when the SET was asked: the
+	 * bytes moved through it so far (drivers keep their stream position in the file) */
+	VFS_MIG_F_DATA_POS = 1 << 1,
 };
 
 struct vfs_mig_event {
@@ -517,7 +520,8 @@ struct vfs_mig_event {
 struct vfs_mig_dev {
 	__u64 data_file; /* its live data fd's file, 0 none */
 	__u32 state; /* last state set or read, VFS_MIG_STATE_UNKNOWN before */
-	__u32 pad;
+	__u32 set_pos_valid; /* set_pos was read at the entry of the SET in flight */
+	__u64 set_pos; /* the data file's position then */
 };
 
 struct vfs_data_fd {

@@ -49,6 +49,9 @@ struct migration_phase {
 	uint64_t calls; /* reads or writes */
 	uint64_t call_ns; /* time inside them */
 	uint64_t first_data_ns, last_data_ns; /* exits of the first and last call moving bytes */
+	/* part of bytes moved in calls no hook saw: counted from the data fd's position at the
+	 * SET that ended the phase (VFS_MIG_F_DATA_POS) */
+	uint64_t bytes_unseen;
 };
 
 struct migration_precopy {
@@ -89,7 +92,11 @@ struct migration {
 	uint64_t data_size_ns;
 	unsigned int data_size_queries;
 
-	uint64_t bytes; /* data-fd bytes moved, all phases */
+	uint64_t bytes; /* data-fd bytes moved, all phases (bytes_unseen included) */
+	uint64_t bytes_unseen; /* moved in calls no hook saw, counted from the fd's position */
+	uint64_t file_bytes; /* bytes counted on the current data fd (its position, as known) */
+	unsigned int pos_checks; /* SETs that carried the data fd's position */
+	unsigned int pos_behind; /* ... a position behind the bytes seen: the driver keeps none */
 	uint64_t data_calls, data_ns, data_errors;
 	uint64_t downtime_start_ns; /* source: left RUNNING/PRE_COPY (the SET's entry) */
 	uint64_t last_stop_copy_byte_ns; /* source: exit of the last read returning data */

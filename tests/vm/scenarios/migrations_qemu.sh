@@ -10,7 +10,10 @@
 # (--mode tp_btf): with the default file handlers the data-fd hooks are attached once a device
 # starts migrating, and QEMU's first PRECOPY_INFO and read can come before they are (seen with
 # the iommufd backend: the first 1 MiB read and the first answer missing). The table run uses
-# the default way in. Runs with QEMU's container backend, and on the
+# the default way in; so do a second JSON view and `vfioscope serve` (which drops its
+# capabilities after setup and so attaches no data-fd hook at all): the bytes of the calls
+# their hooks did not see are counted from the data fd's position at each state change, and
+# their bytes per phase must equal the driver's (migrations_handlers_check.py). Runs with QEMU's container backend, and on the
 # project's iommufd kernel again with QEMU's iommufd backend.
 # Debian 6.12 is left out for the reason migration_nested.sh gives (no iova_bitmap: every
 # DMA_LOGGING_REPORT fails, QEMU cannot migrate with device dirty tracking).
@@ -32,7 +35,7 @@ el() { echo "$(($(date +%s) - t0))s"; }
 
 # one live migration with vfioscope watching from before the QEMUs start: label
 run_watched() {
-	local label=$1 mpid rpid tpid rc i
+	local label=$1 mpid rpid tpid hpid spid rc i
 	MIG_DIR=$base/$label
 	mkdir -p "$MIG_DIR"
 	mig_events >"$MIG_DIR/events"
@@ -43,9 +46,15 @@ run_watched() {
 	rpid=$!
 	"$VS" migrations --count 2 --duration 900 >"$MIG_DIR/vs.txt" 2>"$MIG_DIR/vs-table.err" &
 	tpid=$!
+	# the default way in, as JSON, and serve (default way in, capabilities dropped after setup)
+	"$VS" migrations --json --count 2 --duration 900 >"$MIG_DIR/vs-handlers.json" 2>"$MIG_DIR/vs-handlers.err" &
+	hpid=$!
+	"$VS" serve --listen 127.0.0.1:0 --port-file "$MIG_DIR/port" >"$MIG_DIR/serve.log" 2>&1 &
+	spid=$!
 	for i in $(seq 1200); do
 		grep -q 'tracing with' "$MIG_DIR/vs.err" && grep -q 'tracing with' "$MIG_DIR/rec.err" &&
-			grep -q 'tracing with' "$MIG_DIR/vs-table.err" && break
+			grep -q 'tracing with' "$MIG_DIR/vs-table.err" &&
+			grep -q 'tracing with' "$MIG_DIR/vs-handlers.err" && [ -s "$MIG_DIR/port" ] && break
 		kill -0 $mpid 2>/dev/null && kill -0 $rpid 2>/dev/null || break
 		sleep 0.1
 	done
@@ -60,6 +69,14 @@ run_watched() {
 	wait $rpid
 	check "$label: vfioscope record ended by itself (--count 2)" test $? = 0
 	wait $tpid
+	wait $hpid
+	check "$label: vfioscope migrations (default way in) ended by itself (--count 2)" test $? = 0
+	curl -sf "http://127.0.0.1:$(cat "$MIG_DIR/port")/metrics" >"$MIG_DIR/metrics.txt"
+	check "$label: serve answered /metrics" test -s "$MIG_DIR/metrics.txt"
+	kill $spid
+	wait $spid
+	python3 $here/migrations_handlers_check.py "$MIG_DIR" "$MIG_SRC_BDF" "$MIG_DST_BDF"
+	check "$label: data-fd bytes of the default way in (migrations, serve) equal the driver's" test $? = 0
 	echo "-- vfioscope migrations ($label):"
 	cat "$MIG_DIR/vs.txt"
 	check "$label: the table joins both ends" grep -q '^end to end: ' "$MIG_DIR/vs.txt"

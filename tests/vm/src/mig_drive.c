@@ -4,7 +4,7 @@
  * to edu-vfio-pci, with everything it did printed as one JSON document: the ground truth the
  * migrations scenario compares `vfioscope migrations` and `record` with.
  *
- *   mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS]
+ *   mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS] [--idle-calls N] [--no-log]
  *
  * Source leg: DMA logging START, N rounds of (edu DMAs k+1 pages, REPORT), STOP; then
  * RUNNING -> STOP -> STOP_COPY, MIG_DATA_SIZE, the data fd read in CHUNK-byte reads to EOF,
@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 
@@ -42,6 +44,24 @@ static const char *bdf;
 static int container = -1, group = -1, dev = -1;
 static uint64_t bar0_off, cfg_off;
 static unsigned int pause_ms;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* bench/migration_vm.sh: the time of an unrelated syscall while no data fd is live */
+static uint64_t idle_calls_ns(unsigned int n)
+{
+	uint64_t t0 = now_ns();
+
+	for (unsigned int i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	return now_ns() - t0;
+}
 
 static void die(const char *step)
 {
@@ -181,28 +201,40 @@ int main(int argc, char **argv)
 {
 	uint64_t bitmap[NPAGES / 64], size = 0, pgsize = PAGE;
 	size_t chunk = 64, len = 0, cap = 1 << 20;
-	unsigned int syncs = 3, reads = 0, writes = 0;
+	unsigned int syncs = 3, reads = 0, writes = 0, idle_calls = 0;
+	bool log = true;
+	uint64_t read_ns, write_ns, idle_ns;
 	int fd, ret, report_err = 0;
 	uint8_t *blob = malloc(cap);
 	ssize_t n;
 
 	if (argc < 2 || !blob) {
-		fprintf(stderr,
-			"usage: mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS]\n");
+		fprintf(stderr, "usage: mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS] "
+				"[--idle-calls N] [--no-log]\n");
 		return 2;
 	}
 	bdf = argv[1];
-	for (int i = 2; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--chunk"))
+	for (int i = 2; i < argc; i += 2) {
+		/* no DMA logging: the SET that returns the data fd is the device's first
+		 * migration call, and the reads follow at once (a tracer's worst case) */
+		if (!strcmp(argv[i], "--no-log")) {
+			log = false;
+			i--;
+		} else if (i + 1 >= argc)
+			break;
+		else if (!strcmp(argv[i], "--chunk"))
 			chunk = strtoul(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--syncs"))
 			syncs = strtoul(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--pause-ms"))
 			pause_ms = strtoul(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--idle-calls"))
+			idle_calls = strtoul(argv[i + 1], NULL, 0);
 	}
 	if (!chunk || chunk > cap)
 		chunk = 64;
 	open_device();
+	idle_ns = idle_calls_ns(idle_calls);
 
 	/* dirty syncs: round k makes edu write k + 1 pages, then one REPORT */
 	struct vfio_device_feature_dma_logging_range r = { MAP_IOVA, MAP_SIZE };
@@ -210,8 +242,11 @@ int main(int argc, char **argv)
 							       .num_ranges = 1,
 							       .ranges = (uintptr_t)&r };
 	printf("{\"syncs\":[");
-	ret = feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl,
-		      sizeof(ctl));
+	if (!log)
+		syncs = 0;
+	ret = !log ? 0 :
+		     feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl,
+			     sizeof(ctl));
 	if (ret) {
 		errno = -ret;
 		die("start DMA logging");
@@ -234,7 +269,8 @@ int main(int argc, char **argv)
 			report_err = ret;
 		printf("%s{\"ret\":%d,\"pages\":%u}", k ? "," : "", ret, ret ? 0 : pages);
 	}
-	feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
+	if (log)
+		feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
 	printf("],\"report_errno\":%d,\"transitions\":[", -report_err);
 
 	/* source */
@@ -242,6 +278,7 @@ int main(int argc, char **argv)
 	mig_set(VFIO_DEVICE_STATE_STOP_COPY, &fd);
 	ret = feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size,
 		      sizeof(size));
+	read_ns = now_ns();
 	while ((n = read(fd, blob + len, len + chunk <= cap ? chunk : cap - len)) > 0) {
 		len += n;
 		reads++;
@@ -249,6 +286,7 @@ int main(int argc, char **argv)
 	if (n < 0)
 		die("read the data fd");
 	reads++; /* the read that returned 0 */
+	read_ns = now_ns() - read_ns;
 	{
 		int unused;
 
@@ -258,12 +296,14 @@ int main(int argc, char **argv)
 
 	/* destination, on the same device */
 	mig_set(VFIO_DEVICE_STATE_RESUMING, &fd);
+	write_ns = now_ns();
 	for (size_t off = 0; off < len; off += (size_t)n) {
 		n = write(fd, blob + off, len - off < chunk ? len - off : chunk);
 		if (n <= 0)
 			die("write the data fd");
 		writes++;
 	}
+	write_ns = now_ns() - write_ns;
 	{
 		int unused;
 
@@ -272,8 +312,9 @@ int main(int argc, char **argv)
 		mig_set(VFIO_DEVICE_STATE_RUNNING, &unused);
 	}
 	printf("],\"read_bytes\":%zu,\"reads\":%u,\"written_bytes\":%zu,\"writes\":%u,"
-	       "\"data_size\":",
-	       len, reads, len, writes);
+	       "\"read_ns\":%" PRIu64 ",\"write_ns\":%" PRIu64 ",\"idle_calls\":%u,"
+	       "\"idle_ns\":%" PRIu64 ",\"data_size\":",
+	       len, reads, len, writes, read_ns, write_ns, idle_calls, idle_ns);
 	if (ret)
 		printf("null");
 	else

@@ -143,6 +143,11 @@ static struct migration *migration_new(struct migrations *ms, const struct vfs_m
 	return m;
 }
 
+static bool state_moves_data(uint32_t s)
+{
+	return s == ST_STOP_COPY || s == ST_RESUMING || s == ST_PRE_COPY || s == ST_PRE_COPY_P2P;
+}
+
 static bool running_state(uint32_t s)
 {
 	return s == ST_RUNNING || s == ST_PRE_COPY || s == VFS_MIG_STATE_UNKNOWN;
@@ -164,10 +169,48 @@ static struct migration_phase *current_phase(struct migration *m)
 	return NULL;
 }
 
+/*
+ * A SET carries the position of the device's data fd when it was asked: the bytes moved
+ * through it so far. What the calls seen do not account for was moved in calls no hook saw
+ * (the file-handler ways in attach the data-fd hooks only after a device's first migration
+ * call, and serve attaches none): those bytes count in the phase that ends, which is where
+ * they were moved, and apart as unseen.
+ */
+static void account_position(struct migration *m, struct migration_phase *cur,
+			     const struct vfs_mig_event *ev)
+{
+	uint64_t unseen;
+
+	if (!(ev->flags & VFS_MIG_F_DATA_POS))
+		return;
+	m->pos_checks++;
+	if (ev->c < m->file_bytes) {
+		m->pos_behind++;
+		return;
+	}
+	unseen = ev->c - m->file_bytes;
+	if (!unseen)
+		return;
+	m->file_bytes = ev->c;
+	m->bytes += unseen;
+	m->bytes_unseen += unseen;
+	if (!m->role && cur)
+		m->role = cur->state == ST_RESUMING ? MIGRATION_DESTINATION : MIGRATION_SOURCE;
+	if (!cur)
+		return;
+	cur->bytes += unseen;
+	cur->bytes_unseen += unseen;
+}
+
 static void on_set_state(struct migration *m, const struct vfs_mig_event *ev)
 {
 	struct migration_phase *cur = current_phase(m), *p;
 	uint64_t entry = ev->ts_ns - ev->latency_ns;
+
+	account_position(m, cur, ev);
+	/* a new data fd starts at position 0; a state without data drops the old one */
+	if (ev->ret == 0 && (ev->data_file || !state_moves_data(ev->state)))
+		m->file_bytes = 0;
 
 	if (m->nphases == MIGRATION_MAX_TRANSITIONS) {
 		m->transitions_lost++;
@@ -239,6 +282,7 @@ static void on_data(struct migration *m, const struct vfs_mig_event *ev)
 	if (!m->role)
 		m->role = ev->type == VFS_MIG_READ ? MIGRATION_SOURCE : MIGRATION_DESTINATION;
 	m->bytes += ev->ret;
+	m->file_bytes += ev->ret;
 	if (ev->ret > 0 && ev->state == ST_STOP_COPY && ev->type == VFS_MIG_READ)
 		m->last_stop_copy_byte_ns = ev->ts_ns;
 	if (!p)
@@ -427,8 +471,10 @@ void migration__summary(const struct migration *m, struct migration_summary *s)
 		s->dirty_pages_per_s = (double)s->dirty_pages / dt;
 		s->dirty_bytes_per_s = s->dirty_pages_per_s * (double)m->log_page_size;
 	}
-	if (m->data_ns && m->bytes)
-		s->data_bytes_per_s = (double)m->bytes / ((double)m->data_ns / 1e9);
+	/* the calls seen only: unseen bytes have no time spent */
+	if (m->data_ns && m->bytes > m->bytes_unseen)
+		s->data_bytes_per_s =
+			(double)(m->bytes - m->bytes_unseen) / ((double)m->data_ns / 1e9);
 	precopy_growth(m, s);
 	if (s->growth_known && s->data_bytes_per_s > 0)
 		s->converges = s->data_bytes_per_s > s->state_growth_bytes_per_s;

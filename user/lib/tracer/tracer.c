@@ -761,7 +761,8 @@ int tracer__migration_hooks_status(const struct tracer *t, unsigned int *attache
  * change, a data-size query, DMA logging) while a data fd is live and MIG_HOOKS_LINGER_NS after
  * the last such call; detach them otherwise, so that with no device migrating no syscall pays
  * for them. The BPF side wakes us at once on those calls; a data-fd call made in the moment
- * between a device's very first migration call and the attach is not seen (docs/tracer.md).
+ * between a device's very first migration call and the attach is not seen as a call, its bytes
+ * are counted from the data fd's position at the next state change (docs/tracer.md).
  */
 #define MIG_HOOKS_LINGER_NS 5000000000ULL
 
@@ -786,7 +787,8 @@ static void mig_hooks_update(struct tracer *t)
 		t->links[i] = bpf_program__attach(prog_of(t->skel, &prog_defs[i]));
 		if (!t->links[i]) {
 			t->mig_err = -errno;
-			pr_warn("failed to attach the migration data-fd hook %s: %s",
+			pr_warn("failed to attach the migration data-fd hook %s: %s (a phase's "
+				"data-fd bytes are counted when it ends)",
 				prog_defs[i].name, strerror(-t->mig_err));
 		}
 	}
