@@ -21,9 +21,10 @@ export MIG_PARAMS=${MIG_PARAMS:-'{"max-bandwidth": 2097152}'}
 t0=$(date +%s)
 
 # serve as an operator runs it, reachable from the host. The syscall way in (--tracer-mode
-# tp_btf): with the default file handlers (fentry/kprobe) serve drops its capabilities after
-# setup and cannot attach the data-fd hooks when a device starts migrating, so its metrics
-# would lack the data-fd bytes (being fixed apart; switch to the default way in then).
+# tp_btf), because this checks the timeline's bytes growing live within a phase: with the
+# default file handlers (fentry/kprobe) serve drops its capabilities after setup and cannot
+# attach the data-fd hooks, so it counts a phase's bytes from the data fd's position when the
+# phase ends (docs/tracer.md, "Calls no hook saw"); migrations_qemu checks that default way.
 "$VS" serve --listen $ADDR:9478 --allow-remote --tracer-mode tp_btf --duration 1200 \
 	>"$MIG_DIR/serve.out" 2>"$MIG_DIR/serve.err" &
 spid=$!
