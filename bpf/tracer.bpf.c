@@ -912,6 +912,16 @@ struct fd_scan {
 	struct fd_drops d;
 };
 
+/* The scan's state lives in a map value, not on the stack: before 6.8 the verifier checked a
+ * bpf_loop callback once, with the caller's stack as at the first call, and dropped as dead
+ * the branches that only later iterations take (6.1 counted one file at two fds as two). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fd_scan);
+} fd_scans SEC(".maps");
+
 /* execve in flight: what it drops when it succeeds (tid -> files) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -920,11 +930,16 @@ struct {
 	__type(value, struct fd_drops);
 } exec_drops SEC(".maps");
 
-static long fd_scan_cb(__u64 i, struct fd_scan *s)
+static long fd_scan_cb(__u64 i, void *unused)
 {
-	__u64 fd = s->first + i, key = 0, word = 0;
+	__u32 zero = 0;
+	struct fd_scan *s = bpf_map_lookup_elem(&fd_scans, &zero);
+	__u64 fd, key = 0, word = 0;
 	__u32 j;
 
+	if (!s)
+		return 1;
+	fd = s->first + i;
 	if (fd > s->last)
 		return 1;
 	if (s->cloexec) {
@@ -950,33 +965,38 @@ static long fd_scan_cb(__u64 i, struct fd_scan *s)
 	return 0;
 }
 
-/* The tracked files the current task's fds [first, last] hold all references to. */
-static __always_inline void fd_scan(struct fd_scan *s, __u32 first, __u32 last, bool cloexec)
+/* The tracked files the current task's fds [first, last] hold all references to; NULL when
+ * there is nothing to scan. */
+static __always_inline struct fd_scan *fd_scan(__u32 first, __u32 last, bool cloexec)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = task->files;
+	__u32 max, zero = 0;
+	struct fd_scan *s;
 	struct fdtable *fdt;
-	__u32 max;
 
-	s->d.n = 0;
 	if (!files || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
-		return;
+		return NULL;
 	fdt = files->fdt;
-	if (!fdt)
-		return;
+	s = bpf_map_lookup_elem(&fd_scans, &zero);
+	if (!fdt || !s)
+		return NULL;
+	s->d.n = 0;
 	max = fdt->max_fds;
 	if (last >= max)
 		last = max - 1;
 	if (first > last)
-		return;
+		return NULL;
 	s->fds = (__u64)fdt->fd;
 	s->cloexec = cloexec ? (__u64)fdt->close_on_exec : 0;
 	s->first = first;
 	s->last = last;
-	bpf_loop(last - first + 1 < FD_SCAN_MAX ? last - first + 1 : FD_SCAN_MAX, fd_scan_cb, s, 0);
+	bpf_loop(last - first + 1 < FD_SCAN_MAX ? last - first + 1 : FD_SCAN_MAX, fd_scan_cb, NULL,
+		 0);
 	for (__u32 j = 0; j < FD_DROPS; j++)
 		if (j < s->d.n && file_refs((struct file *)s->d.file[j]) != s->d.refs[j])
 			s->d.file[j] = 0; /* another fd (or process) keeps it */
+	return s;
 }
 
 static __always_inline void drops_release(struct fd_drops *d)
@@ -986,16 +1006,15 @@ static __always_inline void drops_release(struct fd_drops *d)
 			file_release((struct file *)d->file[j]);
 }
 
-static struct fd_scan scan_zero;
-
 static __always_inline void close_range_enter(__u32 first, __u32 last, __u32 flags)
 {
-	struct fd_scan s = scan_zero;
+	struct fd_scan *s;
 
 	if (flags & CLOSE_RANGE_CLOEXEC_FLAG)
 		return;
-	fd_scan(&s, first, last, false);
-	drops_release(&s.d);
+	s = fd_scan(first, last, false);
+	if (s)
+		drops_release(&s->d);
 }
 
 static __always_inline void dup2_enter(int oldfd, int newfd)
@@ -1006,12 +1025,11 @@ static __always_inline void dup2_enter(int oldfd, int newfd)
 
 static __always_inline void execve_enter(void)
 {
-	struct fd_scan s = scan_zero;
 	__u32 tid = bpf_get_current_pid_tgid();
+	struct fd_scan *s = fd_scan(0, ~0U, true);
 
-	fd_scan(&s, 0, ~0U, true);
-	if (s.d.n)
-		bpf_map_update_elem(&exec_drops, &tid, &s.d, BPF_ANY);
+	if (s && s->d.n)
+		bpf_map_update_elem(&exec_drops, &tid, &s->d, BPF_ANY);
 }
 
 static __always_inline void execve_exit(long ret)
