@@ -23,9 +23,14 @@
 #include "tracer.bpf.h"
 #include "device_id.bpf.h"
 
-#define NR_ioctl     16
-#define NR_close     3
-#define U32_MAX_IOVA 0xffffffffULL
+#define NR_ioctl       16
+#define NR_close       3
+#define NR_dup2	       33
+#define NR_execve      59
+#define NR_dup3	       292
+#define NR_execveat    322
+#define NR_close_range 436
+#define U32_MAX_IOVA   0xffffffffULL
 
 /* Test hook (tests/bpf only): classify regular files by the same names as the device nodes and
  * treat the kernel's refusal of such ioctls as success, so the mirror can be exercised on a
@@ -486,6 +491,7 @@ struct summary {
 struct rebuild_ctx {
 	__u64 file;
 	__u64 lo, hi; /* inclusive range to remove */
+	__u64 first_ns; /* the container's birth: older mappings of its key are a dead file's */
 	__u32 ioas;
 	__u8 any_ioas; /* purge every IOAS of the file */
 	__u8 remove;
@@ -520,7 +526,7 @@ static long rebuild_cb(struct bpf_map *map, struct vfs_map_key *k, struct vfs_ma
 	if (k->file != c->file || (!c->any_ioas && k->ioas != c->ioas))
 		return 0;
 	end = k->iova + v->size - 1;
-	if (c->remove && k->iova >= c->lo && end <= c->hi) {
+	if (v->ts_ns < c->first_ns || (c->remove && k->iova >= c->lo && end <= c->hi)) {
 		bpf_map_delete_elem(map, k);
 		return 0;
 	}
@@ -532,7 +538,14 @@ static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, boo
 {
 	struct vfs_ctr_key key = { .file = file, .ioas = ioas };
 	struct vfs_container *c = bpf_map_lookup_elem(&containers, &key);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 
+	/* the process that used it last: an fd passed over SCM_RIGHTS or inherited takes the
+	 * container with it */
+	if (c && c->tgid != tgid) {
+		c->tgid = tgid;
+		bpf_get_current_comm(c->comm, sizeof(c->comm));
+	}
 	if (c || !create_partial)
 		return c;
 	bpf_map_update_elem(&containers, &key, &zero_ctr, BPF_NOEXIST);
@@ -555,6 +568,8 @@ static __always_inline void ctr_unmap(__u64 file, __u32 ioas, __u64 lo, __u64 hi
 	struct rebuild_ctx rc = { .file = file, .ioas = ioas, .lo = lo, .hi = hi, .remove = 1 };
 	struct vfs_container *c = ctr_get(file, ioas, true);
 
+	if (c)
+		rc.first_ns = c->first_ns;
 	bpf_for_each_map_elem(&mappings, rebuild_cb, &rc, 0);
 	if (!c)
 		return;
@@ -588,6 +603,32 @@ static __always_inline __u64 bar_device(__u64 vaddr)
 	return fi && fi->kind == VFS_KIND_DEVICE ? file : 0;
 }
 
+/* A mapping whose container is gone (its file was released), or that is older than the
+ * container now at its key (a new file at a released one's address): left behind by
+ * file_release, which does not walk the mappings map. Such mappings are never shown (the
+ * reader skips and deletes them, mirror_gc) and are deleted here when the map is full. */
+static long reclaim_cb(struct bpf_map *map, struct vfs_map_key *k, struct vfs_mapping *v, __u64 *n)
+{
+	struct vfs_ctr_key ck = { .file = k->file, .ioas = k->ioas };
+	struct vfs_container *c = bpf_map_lookup_elem(&containers, &ck);
+
+	if (!c || v->ts_ns < c->first_ns) {
+		bpf_map_delete_elem(map, k);
+		*n += 1;
+	}
+	return 0;
+}
+
+/* Mappings reclaimed (a walk of the whole map: only when it is full). A global function:
+ * verified once, not at each of ctr_map's call sites. */
+__noinline int reclaim_mappings(void)
+{
+	__u64 n = 0;
+
+	bpf_for_each_map_elem(&mappings, reclaim_cb, &n, 0);
+	return n;
+}
+
 static __always_inline void ctr_map(__u64 file, __u32 ioas, __u64 vaddr, __u64 iova, __u64 size,
 				    __u32 flags, bool iommufd)
 {
@@ -603,7 +644,8 @@ static __always_inline void ctr_map(__u64 file, __u32 ioas, __u64 vaddr, __u64 i
 		c->flags |= VFS_CTR_IOMMUFD;
 	c->maps++;
 	m.ts_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&mappings, &key, &m, BPF_ANY)) {
+	if (bpf_map_update_elem(&mappings, &key, &m, BPF_ANY) &&
+	    (reclaim_mappings() == 0 || bpf_map_update_elem(&mappings, &key, &m, BPF_ANY))) {
 		count_lost(VFS_LOST_MAPPING);
 		c->flags |= VFS_CTR_INCOMPLETE;
 		return;
@@ -642,24 +684,36 @@ static long purge_hwpt_cb(struct bpf_map *map, struct vfs_hwpt_key *k, void *v, 
 	return 0;
 }
 
-/* The file's last reference is gone: no state may stay behind. */
+/*
+ * The file's last reference is gone: no state may stay visible. Without walking whole maps
+ * where a key says it (a type1 container has one container and one session key; a device one
+ * session key): the cost of a close must not grow with other containers' mappings. The
+ * file's mappings stay behind, unreachable: a mapping counts only under a container of its
+ * key born before it (reclaim_cb), and the reader deletes them (mirror_gc), or ctr_map when
+ * the map is full. An iommufd's IOAS ids, sessions and HWPTs are not known here: those (small)
+ * maps are walked.
+ */
 static __always_inline void file_release(struct file *f)
 {
 	__u64 key = (__u64)f;
 	struct vfs_file *fi = bpf_map_lookup_elem(&files, &key);
-	struct rebuild_ctx rc = {
-		.file = key, .any_ioas = true, .lo = 0, .hi = ~0ULL, .remove = true
-	};
+	struct vfs_ctr_key ck = { .file = key };
+	struct vfs_sess_key sk = { .file = key };
 
 	if (!fi)
 		return;
-	if (fi->kind == VFS_KIND_CONTAINER || fi->kind == VFS_KIND_IOMMUFD) {
-		bpf_for_each_map_elem(&mappings, rebuild_cb, &rc, 0);
+	if (fi->kind == VFS_KIND_CONTAINER) {
+		bpf_map_delete_elem(&containers, &ck);
+		sk.method = VFS_DIRTY_TYPE1;
+		bpf_map_delete_elem(&sessions, &sk);
+	} else if (fi->kind == VFS_KIND_DEVICE) {
+		sk.method = VFS_DIRTY_DEVICE;
+		bpf_map_delete_elem(&sessions, &sk);
+	} else if (fi->kind == VFS_KIND_IOMMUFD) {
 		bpf_for_each_map_elem(&containers, purge_ctr_cb, &key, 0);
-	}
-	bpf_for_each_map_elem(&sessions, purge_sess_cb, &key, 0);
-	if (fi->kind == VFS_KIND_IOMMUFD)
+		bpf_for_each_map_elem(&sessions, purge_sess_cb, &key, 0);
 		bpf_for_each_map_elem(&hwpts, purge_hwpt_cb, &key, 0);
+	}
 	if (fi->kind == VFS_KIND_DEVICE)
 		mig_release(key);
 	if (bpf_map_delete_elem(&files, &key) == 0)
@@ -843,6 +897,172 @@ static __always_inline void close_enter(int fd)
 }
 
 /*
+ * Syscall mode: files whose last reference goes without close() (issue 14's hostile processes):
+ * dup2/dup3 onto a VFIO fd, close_range over it, execve closing an O_CLOEXEC one. The fds a
+ * call closes are scanned (at most FD_SCAN_MAX, bpf_loop), and a tracked file goes when the
+ * call takes all its references (a file at two fds of the range counts twice).
+ */
+#define FD_SCAN_MAX		 4096
+#define FD_DROPS		 8
+#define CLOSE_RANGE_CLOEXEC_FLAG (1U << 2)
+
+struct fd_drops {
+	__u64 file[FD_DROPS];
+	__u32 refs[FD_DROPS]; /* fds of the range holding it */
+	__u32 n;
+	__u32 pad;
+};
+
+struct fd_scan {
+	__u64 fds; /* struct file ** */
+	__u64 cloexec; /* unsigned long *: only fds with their bit set; 0: every fd */
+	__u32 first, last;
+	struct fd_drops d;
+};
+
+/* The scan's state lives in a map value, not on the stack: before 6.8 the verifier checked a
+ * bpf_loop callback once, with the caller's stack as at the first call, and dropped as dead
+ * the branches that only later iterations take (6.1 counted one file at two fds as two). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fd_scan);
+} fd_scans SEC(".maps");
+
+/* execve in flight: what it drops when it succeeds (tid -> files) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct fd_drops);
+} exec_drops SEC(".maps");
+
+static long fd_scan_cb(__u64 i, void *unused)
+{
+	__u32 zero = 0;
+	struct fd_scan *s = bpf_map_lookup_elem(&fd_scans, &zero);
+	__u64 fd, key = 0, word = 0;
+	__u32 j;
+
+	if (!s)
+		return 1;
+	fd = s->first + i;
+	if (fd > s->last)
+		return 1;
+	if (s->cloexec) {
+		bpf_probe_read_kernel(&word, sizeof(word), (void *)(s->cloexec + fd / 64 * 8));
+		if (!(word & (1ULL << (fd % 64))))
+			return 0;
+	}
+	bpf_probe_read_kernel(&key, sizeof(key), (void *)(s->fds + fd * 8));
+	if (!key || !bpf_map_lookup_elem(&files, &key))
+		return 0;
+	for (j = 0; j < FD_DROPS; j++) {
+		if (j == s->d.n) {
+			s->d.file[j] = key;
+			s->d.refs[j] = 1;
+			s->d.n++;
+			return 0;
+		}
+		if (s->d.file[j] == key) {
+			s->d.refs[j]++;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* The tracked files the current task's fds [first, last] hold all references to; NULL when
+ * there is nothing to scan. */
+static __always_inline struct fd_scan *fd_scan(__u32 first, __u32 last, bool cloexec)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
+	__u32 max, zero = 0;
+	struct fd_scan *s;
+	struct fdtable *fdt;
+
+	if (!files || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+		return NULL;
+	fdt = files->fdt;
+	s = bpf_map_lookup_elem(&fd_scans, &zero);
+	if (!fdt || !s)
+		return NULL;
+	s->d.n = 0;
+	max = fdt->max_fds;
+	if (last >= max)
+		last = max - 1;
+	if (first > last)
+		return NULL;
+	s->fds = (__u64)fdt->fd;
+	s->cloexec = cloexec ? (__u64)fdt->close_on_exec : 0;
+	s->first = first;
+	s->last = last;
+	bpf_loop(last - first + 1 < FD_SCAN_MAX ? last - first + 1 : FD_SCAN_MAX, fd_scan_cb, NULL,
+		 0);
+	for (__u32 j = 0; j < FD_DROPS; j++)
+		if (j < s->d.n && file_refs((struct file *)s->d.file[j]) != s->d.refs[j])
+			s->d.file[j] = 0; /* another fd (or process) keeps it */
+	return s;
+}
+
+static __always_inline void drops_release(struct fd_drops *d)
+{
+	for (__u32 j = 0; j < FD_DROPS; j++)
+		if (j < d->n && d->file[j])
+			file_release((struct file *)d->file[j]);
+}
+
+static __always_inline void close_range_enter(__u32 first, __u32 last, __u32 flags)
+{
+	struct fd_scan *s;
+
+	if (flags & CLOSE_RANGE_CLOEXEC_FLAG)
+		return;
+	s = fd_scan(first, last, false);
+	if (s)
+		drops_release(&s->d);
+}
+
+static __always_inline void dup2_enter(int oldfd, int newfd)
+{
+	if (oldfd != newfd && fd_to_file(oldfd))
+		close_enter(newfd);
+}
+
+static __always_inline void execve_enter(void)
+{
+	__u32 tid = bpf_get_current_pid_tgid();
+	struct fd_scan *s = fd_scan(0, ~0U, true);
+
+	if (s && s->d.n)
+		bpf_map_update_elem(&exec_drops, &tid, &s->d, BPF_ANY);
+}
+
+static __always_inline void execve_exit(long ret)
+{
+	__u32 tid = bpf_get_current_pid_tgid();
+	struct fd_drops *d = bpf_map_lookup_elem(&exec_drops, &tid);
+
+	if (!d)
+		return;
+	if (ret == 0)
+		drops_release(d);
+	bpf_map_delete_elem(&exec_drops, &tid);
+}
+
+static __always_inline void fd_calls_enter(long id, __u64 a0, __u64 a1, __u64 a2)
+{
+	if (id == NR_dup2 || id == NR_dup3)
+		dup2_enter(a0, a1);
+	else if (id == NR_close_range)
+		close_range_enter(a0, a1, a2);
+	else if (id == NR_execve || id == NR_execveat)
+		execve_enter();
+}
+
+/*
  * The hot path of every syscall on the system: compare the id and leave. tp_btf reads the
  * registers directly (a BTF pointer); raw_tp needs bpf_probe_read, after the id test only.
  */
@@ -855,6 +1075,8 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 		return ioctl_enter(regs->di, regs->si, regs->dx);
 	if (id == NR_close && nr_files)
 		close_enter(regs->di);
+	else if (nr_files)
+		fd_calls_enter(id, regs->di, regs->si, regs->dx);
 	return 0;
 }
 
@@ -863,6 +1085,8 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
 	if (nr_mig_calls)
 		mig_exit(regs->orig_ax, ret);
+	if (regs->orig_ax == NR_execve || regs->orig_ax == NR_execveat)
+		execve_exit(ret);
 	if (regs->orig_ax != NR_ioctl)
 		return 0;
 	return on_exit(ret);
@@ -882,14 +1106,21 @@ int raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 				   BPF_CORE_READ(regs, dx));
 	if (id == NR_close && nr_files)
 		close_enter(BPF_CORE_READ(regs, di));
+	else if (nr_files)
+		fd_calls_enter(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+			       BPF_CORE_READ(regs, dx));
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
+	long nr = BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax);
+
 	if (nr_mig_calls)
-		mig_exit(BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax), ctx->args[1]);
+		mig_exit(nr, ctx->args[1]);
+	if (nr == NR_execve || nr == NR_execveat)
+		execve_exit(ctx->args[1]);
 	if (BPF_CORE_READ((struct pt_regs *)ctx->args[0], orig_ax) != NR_ioctl)
 		return 0;
 	return on_exit(ctx->args[1]);

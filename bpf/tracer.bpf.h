@@ -28,6 +28,14 @@ struct file___fcount {
 	atomic_long_t f_count;
 } __attribute__((preserve_access_index));
 
+/* The references to @f (1 = the last one). */
+static __always_inline long file_refs(struct file *f)
+{
+	if (bpf_core_field_exists(struct file___fcount, f_count))
+		return BPF_CORE_READ((struct file___fcount *)f, f_count.counter);
+	return BPF_CORE_READ(f, f_ref.refcnt.counter) + 1;
+}
+
 static __always_inline bool file_last_ref(struct file *f)
 {
 	if (bpf_core_field_exists(struct file___fcount, f_count))

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -919,6 +920,76 @@ static void test_dup_and_fork_share_state_by_open_file(void **state)
 	drain();
 }
 
+/* file_release does not walk the mappings map: what a released container leaves there is
+ * never shown, not even under a new file at the same address, and mirror_reclaim deletes it. */
+static void test_released_containers_mappings_are_never_shown_and_are_reclaimed(void **state)
+{
+	const struct mirror_container *c;
+	struct mirror *m;
+	uint64_t first, second;
+	int fd;
+
+	mirror_reclaim(tr); /* what earlier tests' containers left */
+	first = new_container(&fd);
+	map_dma(fd, 0x1000000, 0x1000);
+	map_dma(fd, 0x2000000, 0x1000);
+	map_dma(fd, 0x3000000, 0x1000);
+	close(fd);
+	drain();
+	second = new_container(&fd);
+	map_dma(fd, 0x4000000, 0x1000);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, second, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 1);
+	assert_int_equal(c->maps[0].iova, 0x4000000);
+	if (first != second)
+		assert_null(find_container(m, first, 0));
+	assert_int_equal(mirror_reclaim(tr), 3);
+	assert_int_equal(mirror_reclaim(tr), 0);
+	close(fd);
+	assert_int_equal(mirror_reclaim(tr), 1);
+	mirror__free(m);
+	drain();
+}
+
+/* The syscall way in sees no close() when dup2 or close_range drop a file's last reference. */
+static void test_dup2_and_close_range_drop_the_last_reference(void **state)
+{
+	struct mirror *m;
+	uint64_t file;
+	int fd, nul = open("/dev/null", O_RDWR);
+
+	assert_int_equal(mirror__new(&m), 0);
+	drain();
+	file = new_container(&fd);
+	map_dma(fd, 0x1000000, 0x1000);
+	assert_int_equal(dup2(fd, 50), 50);
+	close(fd);
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_non_null(find_container(m, file, 0));
+	assert_int_equal(dup2(nul, 50), 50); /* the container's last reference */
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_null(find_container(m, file, 0));
+
+	drain();
+	file = new_container(&fd);
+	map_dma(fd, 0x1000000, 0x1000);
+	assert_int_equal(dup2(fd, 60), 60);
+	assert_int_equal(dup2(fd, 61), 61);
+	close(fd);
+	assert_int_equal(syscall(SYS_close_range, 55, 59, 0), 0); /* not its fds */
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_non_null(find_container(m, file, 0));
+	assert_int_equal(syscall(SYS_close_range, 60, 70, 0), 0); /* both of them */
+	assert_int_equal(mirror__load(m, tr), 0);
+	assert_null(find_container(m, file, 0));
+	close(nul);
+	mirror__free(m);
+	drain();
+}
+
 static void test_exited_process_leaves_no_state(void **state)
 {
 	struct mirror *m;
@@ -1140,6 +1211,9 @@ int main(void)
 		cmocka_unit_test(test_unrelated_ioctls_leave_no_trace),
 		cmocka_unit_test(test_dup_and_fork_share_state_by_open_file),
 		cmocka_unit_test(test_exited_process_leaves_no_state),
+		cmocka_unit_test(
+			test_released_containers_mappings_are_never_shown_and_are_reclaimed),
+		cmocka_unit_test(test_dup2_and_close_range_drop_the_last_reference),
 		cmocka_unit_test(test_gc_leaves_a_record_being_filled_in),
 		cmocka_unit_test(test_device_open_before_the_tracer_is_found_at_start),
 		cmocka_unit_test(test_errors_and_latency_histogram_are_aggregated),

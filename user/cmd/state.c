@@ -114,6 +114,7 @@ static int read_state(struct tracer *t, struct mirror *m)
 	int err;
 
 	mirror_gc(t);
+	mirror_reclaim(t);
 	/* a failed load says itself what it could not read */
 	err = mirror__load(m, t);
 	if (err)

@@ -106,6 +106,9 @@ int mirror__scan_proc(struct mirror *m);
 /* Drop the state of processes that have exited (their files are gone with them; the
  * syscall-level way in sees no release). Returns the number of files dropped. */
 int mirror_gc(const struct tracer *t);
+/* Delete the mappings a released container file left in the tracer's map (the BPF side does
+ * not walk the map at each close; such mappings are never shown). Returns how many. */
+int mirror_reclaim(const struct tracer *t);
 
 /* Show the kernel's struct file addresses next to vfioscope's ids (off: they leak the
  * kernel's layout into logs and mean nothing to a user). */

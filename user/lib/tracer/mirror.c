@@ -334,6 +334,70 @@ static bool own_device(const struct mirror *m, const struct mirror_container *c,
 	return c->c.flags & VFS_CTR_IOMMUFD;
 }
 
+/* The first of @mr (sorted by cmp_map_rec) with key (@file, @ioas), or @n. */
+static size_t first_map_of(const struct map_rec *mr, size_t n, uint64_t file, uint32_t ioas)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vfs_map_key *k = &mr[mid].k;
+
+		if (k->file < file || (k->file == file && k->ioas < ioas))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* A mapping older than the container at its key belongs to a released file whose address the
+ * kernel gave to a new one: the BPF side's file_release leaves mappings behind (tracer.bpf.c). */
+static bool mapping_is_live(const struct map_rec *r, const struct vfs_container *c)
+{
+	return r->v.ts_ns >= c->first_ns;
+}
+
+static int cmp_ctr_key(const void *a, const void *b)
+{
+	const struct vfs_ctr_key *x = a, *y = b;
+
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	return x->ioas < y->ioas ? -1 : x->ioas > y->ioas;
+}
+
+int mirror_reclaim(const struct tracer *t)
+{
+	int mfd = tracer__map_fd(t, TRACER_MAP_MAPPINGS);
+	struct ctr_rec *cr = NULL;
+	struct map_rec *mr = NULL;
+	size_t nc, nm;
+	int n = 0;
+
+	if (read_hash(tracer__map_fd(t, TRACER_MAP_CONTAINERS), sizeof(cr->k),
+		      offsetof(struct ctr_rec, v), sizeof(*cr), (void **)&cr, &nc) ||
+	    read_hash(mfd, sizeof(mr->k), offsetof(struct map_rec, v), sizeof(*mr), (void **)&mr,
+		      &nm)) {
+		free(cr);
+		free(mr);
+		return -ENOMEM;
+	}
+	if (nc)
+		qsort(cr, nc, sizeof(*cr), cmp_ctr_key);
+	for (size_t i = 0; i < nm; i++) {
+		struct vfs_ctr_key k = { .file = mr[i].k.file, .ioas = mr[i].k.ioas };
+		const struct ctr_rec *c = nc ? bsearch(&k, cr, nc, sizeof(*cr), cmp_ctr_key) : NULL;
+
+		if ((!c || !mapping_is_live(&mr[i], &c->v)) &&
+		    bpf_map_delete_elem(mfd, &mr[i].k) == 0)
+			n++;
+	}
+	free(cr);
+	free(mr);
+	return n;
+}
+
 static int load_containers(struct mirror *m, const struct tracer *t)
 {
 	struct ctr_rec *cr;
@@ -367,13 +431,15 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 		c->ioas = cr[i].k.ioas;
 		c->c = cr[i].v;
 		TERMINATE(c->c.comm);
-		for (j = 0; j < nm; j++)
-			cnt += mr[j].k.file == c->file && mr[j].k.ioas == c->ioas;
+		size_t first = first_map_of(mr, nm, c->file, c->ioas);
+
+		for (j = first; j < nm && mr[j].k.file == c->file && mr[j].k.ioas == c->ioas; j++)
+			cnt += mapping_is_live(&mr[j], &c->c);
 		c->maps = calloc(cnt ? cnt : 1, sizeof(*c->maps));
 		if (!c->maps)
 			continue;
-		for (j = 0; j < nm; j++) {
-			if (mr[j].k.file != c->file || mr[j].k.ioas != c->ioas)
+		for (j = first; j < nm && mr[j].k.file == c->file && mr[j].k.ioas == c->ioas; j++) {
+			if (!mapping_is_live(&mr[j], &c->c))
 				continue;
 			c->maps[c->nmaps++] = (struct mirror_mapping){
 				.iova = mr[j].k.iova,

@@ -614,6 +614,62 @@ static int bpffs_ready(const char *dir)
 	return 0;
 }
 
+/* Is map @id used by a loaded BPF program? A tracer's maps pinned in bpffs outlive it when it
+ * is killed (SIGKILL: no unpin); its programs do not: the kernel frees them with its fds. */
+static bool map_in_use(__u32 id)
+{
+	__u32 prog_id = 0;
+
+	while (!bpf_prog_get_next_id(prog_id, &prog_id)) {
+		__u32 ids[64];
+		struct bpf_prog_info info = { .nr_map_ids = 64, .map_ids = (__u64)(uintptr_t)ids };
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(prog_id);
+		bool used = false;
+
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		if (!bpf_prog_get_info_by_fd(fd, &info, &len))
+			for (__u32 i = 0; i < info.nr_map_ids && i < 64; i++)
+				used |= ids[i] == id;
+		close(fd);
+		if (used)
+			return true;
+	}
+	return false;
+}
+
+/* The maps pinned in @dir: 1 when a running tracer's programs use them, 0 when the tracer
+ * that pinned them is gone (stale), -errno when there is nothing to read. */
+static int pin_alive(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[320];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, map_names[0]);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	return map_in_use(info.id);
+}
+
+static void unpin_dir(const char *dir)
+{
+	char path[320];
+
+	for (int i = 0; i < TRACER_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
+		unlink(path);
+	}
+}
+
 int tracer__pin(struct tracer *t, const char *dir)
 {
 	char path[320];
@@ -627,8 +683,14 @@ int tracer__pin(struct tracer *t, const char *dir)
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/%s", dir, map_names[0]);
-	if (access(path, F_OK) == 0)
-		return -EEXIST;
+	if (access(path, F_OK) == 0) {
+		if (pin_alive(dir) != 0) /* another tracer runs: its maps stay */
+			return -EEXIST;
+		pr_warn("replacing the maps pinned in %s: the tracer that pinned them is gone "
+			"(killed?)",
+			dir);
+		unpin_dir(dir);
+	}
 	snprintf(t->pin_dir, sizeof(t->pin_dir), "%s", dir);
 	for (int i = 0; i < TRACER_MAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, map_names[i]);
@@ -643,14 +705,9 @@ int tracer__pin(struct tracer *t, const char *dir)
 
 static void unpin(struct tracer *t)
 {
-	char path[320];
-
 	if (!t->pin_dir[0])
 		return;
-	for (int i = 0; i < TRACER_MAPS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", t->pin_dir, map_names[i]);
-		unlink(path);
-	}
+	unpin_dir(t->pin_dir);
 	rmdir(t->pin_dir);
 }
 
@@ -661,6 +718,13 @@ int tracer__open_pinned(const char *dir, struct tracer **out)
 
 	if (!t)
 		return -ENOMEM;
+	if (pin_alive(dir) == 0) {
+		pr_warn("not reading the maps pinned in %s: the tracer that pinned them is gone "
+			"(killed?); its picture stopped when it died",
+			dir);
+		free(t);
+		return -ESTALE;
+	}
 	t->own_fds = true;
 	t->mode = "pinned";
 	snprintf(t->reason, sizeof(t->reason), "reading the maps a running tracer pinned in %s",

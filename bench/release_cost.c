@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cost of closing a VFIO container file while other containers hold many mappings (not a
+ * test: `make bench`). The tracer runs in this process (the syscall way in, with the test hook:
+ * regular files stand in for /dev/vfio/vfio on a host without VFIO); each round opens a
+ * container, sets its IOMMU, maps one range and closes it, and the close() is timed: first with
+ * no other mapping in the tracer's maps (the baseline), then with OTHER mappings held by 100
+ * other containers. Prints the median ns per close() of each and the ratio.
+ *
+ * usage: release_cost [OTHER]   (root; default 100000)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "vfioscope/tracer/tracer.h"
+
+#define ROUNDS	201
+#define HOLDERS 100
+#define CHUNK	0x1000ULL
+
+static char dir[64];
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int open_container(void)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/vfio/vfio", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "release_cost: failed to open %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU);
+	return fd;
+}
+
+static void map(int fd, uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = 0x7f0000000000ULL + iova,
+		.iova = iova,
+		.size = CHUNK,
+	};
+
+	ioctl(fd, VFIO_IOMMU_MAP_DMA, &m);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* median ns of close() of a container holding one mapping */
+static uint64_t close_ns(void)
+{
+	uint64_t t[ROUNDS];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		int fd = open_container();
+		uint64_t t0;
+
+		map(fd, 0x100000);
+		t0 = now_ns();
+		close(fd);
+		t[i] = now_ns() - t0;
+	}
+	qsort(t, ROUNDS, sizeof(t[0]), cmp_u64);
+	return t[ROUNDS / 2];
+}
+
+int main(int argc, char **argv)
+{
+	long other = argc > 1 ? atol(argv[1]) : 100000;
+	struct tracer_opts o = { .sz = sizeof(o),
+				 .mode = "tp_btf",
+				 .test_hook = true,
+				 .no_events = true,
+				 .no_kernel_hooks = true,
+				 .no_migration = true,
+				 .max_mappings = other + 4096 };
+	int holders[HOLDERS];
+	uint64_t base, loaded, lost[VFS_LOST_REASONS] = { 0 };
+	struct tracer *t;
+	char path[96];
+	int err;
+
+	snprintf(dir, sizeof(dir), "/dev/shm/vfsrc-%d", getpid());
+	snprintf(path, sizeof(path), "%s/vfio", dir);
+	if (mkdir(dir, 0700) || mkdir(path, 0700)) {
+		fprintf(stderr, "release_cost: failed to make %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	err = tracer__new(&o, &t);
+	if (err) {
+		fprintf(stderr, "release_cost: failed to start the tracer: %s\n", strerror(-err));
+		return 1;
+	}
+	base = close_ns();
+	for (int h = 0; h < HOLDERS; h++) {
+		holders[h] = open_container();
+		for (long i = 0; i < other / HOLDERS; i++)
+			map(holders[h], 0x100000 + i * CHUNK);
+	}
+	loaded = close_ns();
+	tracer__lost(t, lost);
+	printf("close() of a container with 1 mapping: %llu ns alone, %llu ns with %ld mappings "
+	       "in %d other containers (x%.1f)%s\n",
+	       (unsigned long long)base, (unsigned long long)loaded, other, HOLDERS,
+	       base ? (double)loaded / base : 0.0,
+	       lost[VFS_LOST_MAPPING] ? " [mapping map full: figures void]" : "");
+	for (int h = 0; h < HOLDERS; h++)
+		close(holders[h]);
+	tracer__free(t);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	return system(path) == 0 ? 0 : 1;
+}
