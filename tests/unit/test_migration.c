@@ -12,35 +12,16 @@
 
 #include <cmocka.h>
 
+#include "mig_records.h"
 #include "vfioscope/tracer/migration.h"
 
 #define DEV  0x1000
 #define DEV2 0x2000
 #define DEV3 0x3000
-#define MS   1000000ULL
-
-enum {
-	STOP = 1,
-	RUNNING = 2,
-	STOP_COPY = 3,
-	RESUMING = 4,
-	PRE_COPY = 6
-};
 
 static struct vfs_mig_event rec(uint64_t device, uint16_t type, uint64_t ts_ms)
 {
-	struct vfs_mig_event e = { .device = device,
-				   .type = type,
-				   .ts_ns = ts_ms * MS,
-				   .latency_ns = 1000,
-				   .pid = 42,
-				   .data_fd = -1,
-				   .state = VFS_MIG_STATE_UNKNOWN,
-				   .prev_state = VFS_MIG_STATE_UNKNOWN };
-
-	strcpy(e.comm, "qemu-system-x86");
-	strcpy(e.device_name, device == DEV ? "0000:00:02.0" : "0000:00:03.0");
-	return e;
+	return mig_record(device, device == DEV ? "0000:00:02.0" : "0000:00:03.0", type, ts_ms);
 }
 
 static void set(struct migrations *ms, uint64_t dev, uint64_t t, uint8_t prev, uint8_t st,

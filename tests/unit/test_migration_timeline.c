@@ -14,34 +14,17 @@
 
 #include <cmocka.h>
 
+#include "mig_records.h"
 #include "vfioscope/tracer/migration_timeline.h"
 
 #define DEV 0x1000
-#define MS  1000000ULL
-
-enum {
-	STOP = 1,
-	RUNNING = 2,
-	STOP_COPY = 3,
-	RESUMING = 4,
-	PRE_COPY = 6
-};
 
 static struct vfs_mig_event rec(uint64_t device, uint16_t type, uint64_t ts_ms)
 {
-	struct vfs_mig_event e = { .device = device,
-				   .type = type,
-				   .ts_ns = ts_ms * MS,
-				   .latency_ns = 1000,
-				   .pid = 42,
-				   .data_fd = -1,
-				   .state = VFS_MIG_STATE_UNKNOWN,
-				   .prev_state = VFS_MIG_STATE_UNKNOWN };
+	char name[16];
 
-	strcpy(e.comm, "qemu-system-x86");
-	snprintf(e.device_name, sizeof(e.device_name), "0000:00:%02x.0",
-		 (unsigned int)(device >> 12));
-	return e;
+	snprintf(name, sizeof(name), "0000:00:%02x.0", (unsigned int)(device >> 12));
+	return mig_record(device, name, type, ts_ms);
 }
 
 static void add(struct migrations *ms, struct vfs_mig_event e)
