@@ -1,7 +1,7 @@
 # The VM harness itself, from the host: exit status and output come back, a hung guest is a
-# bounded failure with its console shown, a panic fails fast with the console, an unknown kernel
-# package is a clear error. On 6.1 (modules from the initramfs) and 6.12-iommufd (everything the
-# boot needs built in, no module to load).
+# bounded failure with its console shown, a guest that never reaches the command is booted once
+# more, a panic fails fast with the console, an unknown kernel package is a clear error. On 6.1
+# (modules from the initramfs) and 6.12-iommufd (everything the boot needs built in).
 # vm-kernels: 6.1 6.12-iommufd
 set -u
 . tests/vm/guest-lib.sh
@@ -19,6 +19,19 @@ rc=$?
 check "a hung guest is stopped at the timeout (exit 124)" test $rc -eq 124
 check "the timeout is reported" grep -q 'timed out after 40s' <<<"$err"
 check "the console log is shown on timeout" grep -q 'console|' <<<"$err"
+
+# A guest that never reaches the command (here its init only sleeps: a silent boot hang) is
+# stopped at the boot deadline and booted once more, then fails with both consoles shown.
+err=$(VM_BOOT_DEADLINE=15 VM_APPEND="rdinit=/bin/busybox sleep 1000" \
+	$run -q -k "$k" -t 120 -- 'echo never-here' 2>&1)
+rc=$?
+check "a guest that never reaches the command fails (exit 125)" test $rc -eq 125
+check "the first boot is stopped at the boot deadline" \
+	grep -q 'did not reach the command within 15s (boot try 1 of 2)' <<<"$err"
+check "it is booted once more, and that boot is stopped too" \
+	grep -q 'did not reach the command within 15s (boot try 2 of 2)' <<<"$err"
+check "the failure says how many boots it tried" grep -q 'never reached the command in 2 boots' <<<"$err"
+check "the command never ran" test "${err/never-here/}" = "$err"
 
 err=$($run -q -k "$k" -t 120 -- 'echo c > /proc/sysrq-trigger; sleep 60' 2>&1 >/dev/null)
 rc=$?
