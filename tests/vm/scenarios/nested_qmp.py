@@ -105,8 +105,13 @@ def main():
         q.cmd("migrate-set-parameters", **params)
         q.cmd("migrate", uri=sys.argv[3])
         st, m = wait_migration(q, ("completed",))
+        ram = m.get("ram", {})
         print(json.dumps({"step": "result", "status": st, "total-time": m.get("total-time"),
-                          "ram": m.get("ram", {}).get("total")}), flush=True)
+                          "ram": ram.get("total"), "downtime": m.get("downtime"),
+                          "setup-time": m.get("setup-time"),
+                          "ram-transferred": ram.get("transferred"), "mbps": ram.get("mbps"),
+                          "vfio-transferred": m.get("vfio", {}).get("transferred")}),
+              flush=True)
         if "--cont-after" in sys.argv:
             # QEMU postpones the dirty-log stop (DMA_LOGGING_STOP) while the machine is
             # paused (memory_global_dirty_log_stop); resuming the source delivers it.
