@@ -475,7 +475,9 @@ int http_server__new(const struct http_server_opts *opts, struct http_server **o
 	setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(srv->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(srv->fd, (struct sockaddr *)&ss, len) || listen(srv->fd, 128)) {
+	/* The kernel's longest accept queue (net.core.somaxconn): a flood of connections that
+	 * the limits above close at once must not fill the queue in front of a scraper's. */
+	if (bind(srv->fd, (struct sockaddr *)&ss, len) || listen(srv->fd, SOMAXCONN)) {
 		err = -errno;
 		goto fail;
 	}
