@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # Checks storm.sh's two parts against what tests/vm/src/storm printed: `state --json` and
-# `state` of the pinned trace, serve's /metrics, the trace's last line. One "ok:"/"FAIL:" line
-# per check, exit 1 if any failed.
-# usage: storm_check.py DIR STORM_HELD STORM_CALLS HOLD_HELD HOLD_MAP
+# `state` of the pinned trace and serve's /metrics while each program held its mappings, the
+# trace's last line. One "ok:"/"FAIL:" line per check, exit 1 if any failed.
+# usage: storm_check.py DIR STORM_HELD STORM_CALLS HOLD_HELD MAP
 import json
 import os
 import re
@@ -26,7 +26,7 @@ def h(v):
 
 
 def read(part, name):
-    p = os.path.join(d, part, name)
+    p = os.path.join(d, part or "", name)
     return open(p, errors="replace").read() if os.path.exists(p) else ""
 
 
@@ -60,9 +60,6 @@ def common(part):
     check(part, state is not None and state["tracer"]["mode"] == "pinned",
           "state --json read the pinned trace's maps: "
           + (state["tracer"]["mode"] if state else read(part, "state.err").strip()))
-    for who in ("trace", "serve"):
-        rc = read(part, f"{who}.rc").strip()
-        check(part, rc == "0", f"{who} ran through the storm and stopped cleanly (exit {rc})")
     if prog is None or state is None:
         return None
     ctrs = [c for c in state["containers"] if c["pid"] == prog["pid"]]
@@ -93,10 +90,11 @@ def part_storm():
     check(part, tl["lost_mapping"] == 0 and tl["lost_inflight"] == 0 and tl["lost_state"] == 0,
           f"nothing else lost: mapping {tl['lost_mapping']}, in flight {tl['lost_inflight']}, "
           f"state {tl['lost_state']}")
-    check(part, triples(c["mappings"]) == held and len(c["mappings"]) == storm_held,
+    listed = triples(c["mappings"])
+    check(part, listed == held and len(c["mappings"]) == storm_held,
           f"state lists exactly the {storm_held} mappings the program holds (iova, size, vaddr): "
-          f"{len(c['mappings'])} listed, {len(triples(c['mappings']) - held)} not held, "
-          f"{len(held - triples(c['mappings']))} missing")
+          f"{len(c['mappings'])} listed, {len(listed - held)} not held, "
+          f"{len(held - listed)} missing")
     check(part, not c["incomplete"] and c["mapping_count"] == storm_held
           and c["mapped_bytes"] == storm_held * 4096,
           f"the container is complete: incomplete {c['incomplete']}, {c['mapping_count']} "
@@ -110,10 +108,6 @@ def part_storm():
           f'{{reason="ring_buffer_full"}} {rb}, mapping_map_full {lost["mapping_map_full"]}')
     check(part, served == [storm_held],
           f"serve's mirror is exact too: vfio_dma_mappings {served}")
-    m = re.search(r"(\d+) calls traced, (\d+) printed, (\d+) lost", read(part, "trace.err"))
-    check(part, m and int(m.group(3)) == tl["lost_ringbuf"] and int(m.group(3)) > 0
-          and int(m.group(1)) + int(m.group(3)) >= storm_calls,
-          "trace said what it lost: " + (m.group(0) if m else read(part, "trace.err")[-300:]))
 
 
 def part_hold():
@@ -126,6 +120,7 @@ def part_hold():
     check(part, len(held) == hold_held and hold_held > hold_map,
           f"the program holds {len(held)} mappings, more than the map's {hold_map}")
     tl = state["tracer"]
+    before = (load("storm", "state.json") or {"tracer": {"lost_mapping": 0}})["tracer"]
     listed = triples(c["mappings"])
     check(part, c["incomplete"], f"state marks the container incomplete: {c['incomplete']}")
     check(part, "[incomplete: mapping map full]" in read(part, "state.txt"),
@@ -134,18 +129,34 @@ def part_hold():
           and c["mapping_count"] == len(listed),
           f"state lists only mappings the program holds: {len(listed)} listed, "
           f"{len(listed - held)} not held")
-    check(part, tl["lost_mapping"] > 0 and tl["lost_mapping"] + len(listed) == hold_held,
-          f"every mapping that did not fit is counted: {tl['lost_mapping']} lost + "
-          f"{len(listed)} listed = {tl['lost_mapping'] + len(listed)}")
+    new = tl["lost_mapping"] - before["lost_mapping"]
+    check(part, new > 0 and new + len(listed) == hold_held,
+          f"every mapping that did not fit is counted (the storm's, released, were reclaimed): "
+          f"{new} lost + {len(listed)} listed = {new + len(listed)}")
     mm = lost["mapping_map_full"]
-    check(part, mm is not None and mm > 0 and served and mm + served[0] == hold_held,
+    check(part, mm is not None and mm > 0 and len(served) == 1 and mm + served[0] == hold_held,
           f'serve exported the overflow: vfioscope_events_lost_total{{reason="mapping_map_full"}} '
           f"{mm}, vfio_dma_mappings {served}")
-    check(part, tl["lost_ringbuf"] == 0 and lost["ring_buffer_full"] == 0,
-          f"no record lost with the default ring buffer: trace {tl['lost_ringbuf']}, "
-          f"serve {lost['ring_buffer_full']}")
+
+
+def tracers():
+    for who in ("trace", "serve"):
+        rc = read(None, f"{who}.rc").strip()
+        check("end", rc == "0", f"{who} ran through both parts and stopped cleanly (exit {rc})")
+    state = load("hold", "state.json")
+    m = re.search(r"(\d+) calls traced, (\d+) printed, (\d+) lost", read(None, "trace.err"))
+    if not m or not state:
+        check("end", False, "trace said what it lost: " + read(None, "trace.err")[-300:])
+        return
+    tl = state["tracer"]
+    traced, lost = int(m.group(1)), int(m.group(3))
+    check("end", lost >= tl["lost_ringbuf"] + tl["lost_mapping"] > 0
+          and traced + tl["lost_ringbuf"] >= storm_calls + hold_held,
+          f"trace said what it lost: {m.group(0)} (ring buffer {tl['lost_ringbuf']}, mapping "
+          f"map {tl['lost_mapping']})")
 
 
 part_storm()
 part_hold()
+tracers()
 sys.exit(1 if failed else 0)
