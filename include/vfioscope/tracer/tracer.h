@@ -48,10 +48,8 @@ struct tracer_opts {
 	unsigned int ringbuf_size;
 };
 
-#define TRACER_RINGBUF_DEFAULT	    (1u << 20)
-#define TRACER_RINGBUF_MAX	    (1u << 30)
-#define TRACER_MAX_MAPPINGS_DEFAULT 16384u
-#define TRACER_MAX_MAPPINGS_MAX	    (1u << 22)
+#define TRACER_RINGBUF_MAX	(1u << 30)
+#define TRACER_MAX_MAPPINGS_MAX (1u << 22)
 
 /* Is @size one the events ring buffer can have (a power of two, page size to 1 GiB)? */
 bool tracer_ringbuf_size_valid(uint64_t size);

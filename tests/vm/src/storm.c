@@ -154,8 +154,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[3], "storm"))
 		remaps = (calls - nheld) / 2;
 	h = calloc(nheld, sizeof(*h));
-	buf = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		   0);
+	buf = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!h || buf == MAP_FAILED)
 		die("allocate", 0);
 	memset(buf, 0x5a, PAGES * PAGE);
