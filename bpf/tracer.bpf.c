@@ -49,10 +49,12 @@ const volatile __u64 filter_comm[2] = {};
 /* Stream one event per call to the ring buffer (`trace`); off when only the mirror and the
  * aggregates are read (`state`, the exporter). */
 const volatile bool emit_events = true;
+/* the size of `events` as user space set it before load (tracer_opts.ringbuf_size) */
+const volatile __u32 ringbuf_bytes = 1 << 20;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* RINGBUF_BYTES */
+	__uint(max_entries, 1 << 20); /* ringbuf_bytes: user space may resize it before load */
 } events SEC(".maps");
 
 /* the call between entry and exit, built in place (ts_ns != 0 while in flight): see events.h */
@@ -823,8 +825,6 @@ static __always_inline void account(struct vfs_event *ev)
 	}
 }
 
-#define RINGBUF_BYTES (1 << 20)
-
 /*
  * Wake the reader only when this record takes the ring across a quarter of its size. A wakeup
  * per record (the default) costs more than the rest of the call; waking on every record while
@@ -835,7 +835,7 @@ static __always_inline void account(struct vfs_event *ev)
 static __always_inline __u64 rb_wakeup_flag(__u32 size)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 quarter = RINGBUF_BYTES / 4;
+	__u64 quarter = ringbuf_bytes / 4;
 
 	/* each record also takes an 8-byte header, and is rounded up to 8 bytes */
 	return avail / quarter != (avail + size + 15) / quarter ? BPF_RB_FORCE_WAKEUP :

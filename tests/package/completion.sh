@@ -23,6 +23,8 @@ check "track --method values: '$(comp 'vfioscope track --method ')'" \
 check "track -b values: '$(comp 'vfioscope track -b ')'" [ "$(comp 'vfioscope track -b ')" = "iommufd type1" ]
 check "trace --mode values: '$(comp 'vfioscope trace --mode ')'" \
 	[ "$(comp 'vfioscope trace --mode ')" = "fentry kprobe raw_tp tp_btf" ]
+check "trace --ringbuf-size values: '$(comp 'vfioscope trace --ringbuf-size ')'" \
+	[ "$(comp 'vfioscope trace --ringbuf-size ')" = "16M 1M 256M 4K 64K" ]
 n=0
 for d in /sys/bus/pci/devices/*; do
 	[ "$(basename "$(readlink "$d/driver" 2>/dev/null)")" = vfio-pci ] && n=$((n + 1))

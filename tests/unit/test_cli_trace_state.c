@@ -121,6 +121,51 @@ static void test_trace_stray_argument(void **state)
 	EXPECT("vfioscope trace: unexpected argument 'qemu'", "trace", "--json", "qemu");
 }
 
+static void test_trace_ringbuf_size_not_a_power_of_two(void **state)
+{
+	EXPECT("vfioscope trace: invalid --ringbuf-size '12K': not a power of two from the page "
+	       "size to 1G",
+	       "trace", "--ringbuf-size", "12K");
+}
+
+static void test_trace_ringbuf_size_below_the_page_size(void **state)
+{
+	EXPECT("vfioscope trace: invalid --ringbuf-size '2048': not a power of two from the page "
+	       "size to 1G",
+	       "trace", "--ringbuf-size", "2048");
+}
+
+static void test_trace_ringbuf_size_above_1g(void **state)
+{
+	EXPECT("vfioscope trace: invalid --ringbuf-size '2G': not a power of two from the page "
+	       "size to 1G",
+	       "trace", "--ringbuf-size", "2G");
+}
+
+static void test_trace_ringbuf_size_not_a_size(void **state)
+{
+	EXPECT("vfioscope trace: invalid --ringbuf-size 'big': not a number", "trace",
+	       "--ringbuf-size", "big");
+}
+
+static void test_trace_max_mappings_zero(void **state)
+{
+	EXPECT("vfioscope trace: invalid --max-mappings '0': must be at least 1", "trace",
+	       "--max-mappings", "0");
+}
+
+static void test_trace_max_mappings_too_large(void **state)
+{
+	EXPECT("vfioscope trace: invalid --max-mappings '4194305': more than 4194304", "trace",
+	       "--max-mappings", "4194305");
+}
+
+static void test_state_max_mappings_not_a_number(void **state)
+{
+	EXPECT("vfioscope state: invalid --max-mappings '1k': not a number", "state",
+	       "--max-mappings", "1k");
+}
+
 static void test_state_wait_zero(void **state)
 {
 	EXPECT("vfioscope state: invalid --wait '0': must be more than zero", "state", "--wait",
@@ -199,6 +244,13 @@ int main(void)
 		cmocka_unit_test(test_trace_unknown_short_option),
 		cmocka_unit_test(test_trace_option_without_its_value),
 		cmocka_unit_test(test_trace_stray_argument),
+		cmocka_unit_test(test_trace_ringbuf_size_not_a_power_of_two),
+		cmocka_unit_test(test_trace_ringbuf_size_below_the_page_size),
+		cmocka_unit_test(test_trace_ringbuf_size_above_1g),
+		cmocka_unit_test(test_trace_ringbuf_size_not_a_size),
+		cmocka_unit_test(test_trace_max_mappings_zero),
+		cmocka_unit_test(test_trace_max_mappings_too_large),
+		cmocka_unit_test(test_state_max_mappings_not_a_number),
 		cmocka_unit_test(test_state_wait_zero),
 		cmocka_unit_test(test_state_wait_garbage),
 		cmocka_unit_test(test_state_wait_negative),

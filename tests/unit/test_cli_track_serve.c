@@ -158,6 +158,16 @@ static void test_serve_track_options_are_checked_before_setup(void **state)
 	assert_rejected(SERVE_TRACK("--interval", "0"), "--interval", "0");
 }
 
+static void test_serve_ringbuf_size_not_a_power_of_two_is_rejected(void **state)
+{
+	assert_rejected(SERVE("--ringbuf-size", "5000"), "--ringbuf-size", "5000");
+}
+
+static void test_serve_max_mappings_zero_is_rejected(void **state)
+{
+	assert_rejected(SERVE("--max-mappings", "0"), "--max-mappings", "0");
+}
+
 static void test_serve_argument_without_track_is_rejected(void **state)
 {
 	assert_rejected(SERVE("stray"), "argument", "stray");
@@ -189,6 +199,8 @@ int main(void)
 		cmocka_unit_test(test_serve_tracer_mode_unknown_is_rejected),
 		cmocka_unit_test(test_serve_track_options_are_checked_before_setup),
 		cmocka_unit_test(test_serve_argument_without_track_is_rejected),
+		cmocka_unit_test(test_serve_ringbuf_size_not_a_power_of_two_is_rejected),
+		cmocka_unit_test(test_serve_max_mappings_zero_is_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,6 +227,27 @@ static void test_device_series_carry_the_device_and_go_with_it(void **state)
 	metrics_registry__free(reg);
 }
 
+/* Each reason is its own series with its own total; a later total replaces, never adds. */
+static void test_events_lost_are_exported_by_reason(void **state)
+{
+	struct metrics_registry *reg = metrics_registry__new();
+	struct vfio_metrics vm;
+	char *t;
+
+	vfio_metrics__register(reg, &vm);
+	vfio_metrics__events_lost(&vm, "ring_buffer_full", 7);
+	vfio_metrics__events_lost(&vm, "mapping_map_full", 0);
+	vfio_metrics__events_lost(&vm, "ring_buffer_full", 99981);
+	t = render(reg);
+	assert_non_null(
+		strstr(t, "vfioscope_events_lost_total{reason=\"ring_buffer_full\"} 99981\n"));
+	assert_non_null(strstr(t, "vfioscope_events_lost_total{reason=\"mapping_map_full\"} 0\n"));
+	assert_null(strstr(t, "\nvfioscope_events_lost_total "));
+	assert_int_equal(metric_family__nseries(vm.events_lost), 2);
+	free(t);
+	metrics_registry__free(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_container_gone_removes_only_its_series),
 		cmocka_unit_test(test_container_info_keeps_one_series_per_container),
 		cmocka_unit_test(test_device_series_carry_the_device_and_go_with_it),
+		cmocka_unit_test(test_events_lost_are_exported_by_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,6 +33,9 @@ int opt_int(const char *cmd, const char *opt, const char *s, int min, int max, i
 /* A duration; a bare number is in seconds. */
 int opt_duration_ns(const char *cmd, const char *opt, const char *s, uint64_t min_ns,
 		    uint64_t max_ns, uint64_t *out);
+/* The tracer's map sizes (--ringbuf-size: a size, K/M/G allowed; --max-mappings: entries). */
+int opt_ringbuf_size(const char *cmd, const char *s, unsigned int *out);
+int opt_max_mappings(const char *cmd, const char *s, unsigned int *out);
 
 /*
  * getopt_long's own complaints, said in the same one line (run getopt with opterr = 0 and a

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "vfioscope/common/parse.h"
+#include "vfioscope/tracer/tracer.h"
 
 int bad_option(const char *cmd, const char *opt, const char *value, const char *why)
 {
@@ -36,6 +37,34 @@ int opt_duration_ns(const char *cmd, const char *opt, const char *s, uint64_t mi
 	return parse_duration_ns(s, 1000000000ULL, min_ns, max_ns, out, &why) ?
 		       bad_option(cmd, opt, s, why) :
 		       0;
+}
+
+int opt_ringbuf_size(const char *cmd, const char *s, unsigned int *out)
+{
+	const char *why;
+	uint64_t v;
+
+	if (parse_size(s, &v, &why))
+		return bad_option(cmd, "--ringbuf-size", s, why);
+	if (!tracer_ringbuf_size_valid(v))
+		return bad_option(cmd, "--ringbuf-size", s,
+				  "not a power of two from the page size to 1G");
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int opt_max_mappings(const char *cmd, const char *s, unsigned int *out)
+{
+	uint64_t v;
+	int err;
+
+	err = opt_u64(cmd, "--max-mappings", s, 1, UINT64_MAX, &v);
+	if (err)
+		return err;
+	if (v > TRACER_MAX_MAPPINGS_MAX)
+		return bad_option(cmd, "--max-mappings", s, "more than 4194304");
+	*out = (unsigned int)v;
+	return 0;
 }
 
 int bad_usage(const char *cmd, int c, char **argv)

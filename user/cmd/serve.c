@@ -53,6 +53,11 @@ static void serve_usage(FILE *out)
 		"  --http-timeout SECONDS  idle connection timeout (default 10)\n"
 		"  --no-tracer             do not load the BPF tracer (builds with one load it)\n"
 		"  --tracer-mode MODE      force the tracer's way in: fentry, kprobe, tp_btf, raw_tp\n"
+		"  --ringbuf-size SIZE     the tracer's ring buffer (a power of two from the page\n"
+		"                          size to 1G; default 1M); a full one loses records,\n"
+		"                          counted in vfioscope_events_lost_total\n"
+		"  --max-mappings N        DMA mappings the tracer's state holds (default 16384,\n"
+		"                          at most 4194304); a container with more is incomplete\n"
 		"  --simulate N            TEST AID: feed N synthetic containers (synthetic-0..),\n"
 		"                          made up, not observed (1..1024)\n"
 		"  --simulate-interval MS  test aid simulator step (default 1000, at least 10)\n"
@@ -162,6 +167,7 @@ static void print_secs(FILE *out, double v)
 struct summary_ctx {
 	struct serve *s;
 	FILE *out;
+	int lost_said; /* reasons with a loss printed so far */
 };
 
 static int summary_sync(void *ctx, const char *const *v, struct metric_series *hist)
@@ -234,10 +240,21 @@ static int summary_mapped(void *ctx, const char *const *v, struct metric_series 
 	return 0;
 }
 
+/* Each reason with a loss, as " 3 (ring_buffer_full)"; returns 0 so every series is seen. */
+static int summary_lost(void *ctx, const char *const *v, struct metric_series *ser)
+{
+	struct summary_ctx *c = ctx;
+	double n = metric_series__value(ser);
+
+	if (n > 0)
+		fprintf(c->out, "%s %.0f (%s)", c->lost_said++ ? "," : "", n, v[0]);
+	return 0;
+}
+
 /* What the sources observed, for a person at the end of a run (make demo). */
 static void print_summary(struct serve *s, FILE *out)
 {
-	struct summary_ctx c = { s, out };
+	struct summary_ctx c = { s, out, 0 };
 
 	fprintf(out, "== vfioscope serve summary ==\n");
 	metric_family__each(s->vm.mapped_bytes, summary_mapped, &c);
@@ -245,8 +262,11 @@ static void print_summary(struct serve *s, FILE *out)
 	metric_family__each(s->vm.bitmap_bytes, summary_bitmap, &c);
 	if (!metric_family__nseries(s->vm.sync_duration))
 		fprintf(out, "no dirty sync observed\n");
-	fprintf(out, "events lost: %.0f\n",
-		metric_series__value(metric_family__series(s->vm.events_lost, NULL)));
+	fprintf(out, "events lost:");
+	metric_family__each(s->vm.events_lost, summary_lost, &c);
+	if (!c.lost_said)
+		fprintf(out, " none");
+	fprintf(out, "\n");
 }
 
 struct serve_opts {
@@ -273,6 +293,8 @@ static const struct option serve_opts[] = {
 	{ "track", no_argument, NULL, 'T' },
 	{ "no-tracer", no_argument, NULL, 'N' },
 	{ "tracer-mode", required_argument, NULL, 'M' },
+	{ "ringbuf-size", required_argument, NULL, 'B' },
+	{ "max-mappings", required_argument, NULL, 'X' },
 	{ "summary", no_argument, NULL, 'U' },
 	{ "help", no_argument, NULL, 'h' },
 	{},
@@ -331,6 +353,10 @@ static int parse_value(struct serve *s, struct serve_opts *o, int c, const char 
 		return err;
 	case 'M':
 		return parse_tracer_mode(s, v);
+	case 'B':
+		return opt_ringbuf_size("serve", v, &s->ringbuf_size);
+	case 'X':
+		return opt_max_mappings("serve", v, &s->max_mappings);
 	}
 	return 2;
 }

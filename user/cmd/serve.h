@@ -20,6 +20,8 @@ struct serve {
 	int sim_containers;
 	uint64_t sim_step;
 	const char *tracer_mode; /* --tracer-mode: fentry, kprobe, tp_btf, raw_tp; NULL: best */
+	unsigned int ringbuf_size; /* --ringbuf-size; 0: the tracer's default */
+	unsigned int max_mappings; /* --max-mappings; 0: the tracer's default */
 };
 
 /*

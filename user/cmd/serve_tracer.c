@@ -65,6 +65,23 @@ static int export_error(void *ctx, unsigned int op, unsigned int err, uint64_t c
 	return 0;
 }
 
+/* Every reason, zeros included: a series that exists from the start makes increase() exact. */
+static void export_lost(struct serve_tracer *st)
+{
+	static const char *const reasons[VFS_LOST_REASONS] = {
+		[VFS_LOST_RINGBUF] = "ring_buffer_full",
+		[VFS_LOST_MAPPING] = "mapping_map_full",
+		[VFS_LOST_INFLIGHT] = "calls_in_flight",
+		[VFS_LOST_STATE] = "state_map_full",
+	};
+	uint64_t lost[VFS_LOST_REASONS];
+
+	if (tracer__lost(st->t, lost))
+		return;
+	for (int r = 0; r < VFS_LOST_REASONS; r++)
+		vfio_metrics__events_lost(st->vm, reasons[r], lost[r]);
+}
+
 /* The container a session belongs to: type1 and hwpt sessions are keyed by the container or
  * iommufd file, device sessions by the device file (through its group, or the iommufd a cdev
  * was bound to). */
@@ -254,7 +271,7 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 				VFS_HIST_SLOTS, h.sum);
 	}
 	tracer__errors(st->t, export_error, st);
-	vfio_metrics__events_lost(st->vm, tracer__lost_total(st->t));
+	export_lost(st);
 
 	err = mirror__load(st->m, st->t);
 	if (err)
@@ -303,7 +320,10 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 
 int serve_tracer_setup(struct serve *s, struct serve_source *src)
 {
-	struct tracer_opts opts = { .sz = sizeof(opts), .mode = s->tracer_mode };
+	struct tracer_opts opts = { .sz = sizeof(opts),
+				    .mode = s->tracer_mode,
+				    .ringbuf_size = s->ringbuf_size,
+				    .max_mappings = s->max_mappings };
 	struct serve_tracer *st = &tracer_state;
 	const struct tracer_prog_status *progs;
 	int err, n;

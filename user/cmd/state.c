@@ -22,12 +22,14 @@ struct state_args {
 	bool kernel_addresses; /* show struct file addresses next to the ids */
 	uint64_t wait_ns; /* how long a tracer of our own watches before we read */
 	const char *dir;
+	unsigned int max_mappings; /* a tracer of our own: its mappings map (0: default) */
 };
 
 static void state_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vfioscope state [--json] [--wait TIME] [--pin-dir DIR] [--kernel-addresses]\n\n"
+		"usage: vfioscope state [--json] [--wait TIME] [--pin-dir DIR] [--kernel-addresses]\n"
+		"                       [--max-mappings N]\n\n"
 		"Shows what each VFIO container holds: processes with VFIO files (found in /proc,\n"
 		"also those started before tracing), containers, their groups and devices, DMA\n"
 		"mappings, the 32/64-bit tracking ranges QEMU's range algorithm would compute\n"
@@ -38,7 +40,8 @@ static void state_usage(FILE *out)
 		"(or device name), driver, IOMMU group and how they were opened. Files and\n"
 		"containers are numbered by vfioscope; --kernel-addresses also shows the kernel's\n"
 		"struct file addresses in --json (for kernel debugging: they leak the kernel's\n"
-		"memory layout).\n");
+		"memory layout). --max-mappings sizes a tracer of its own like `trace\n"
+		"--max-mappings` (default 16384); a container with more is marked incomplete.\n");
 }
 
 /* Returns RUN, or the exit status. */
@@ -49,6 +52,7 @@ static int parse_args(int argc, char **argv, struct state_args *a)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "pin-dir", required_argument, NULL, 'D' },
 		{ "kernel-addresses", no_argument, NULL, 'K' },
+		{ "max-mappings", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -77,6 +81,10 @@ static int parse_args(int argc, char **argv, struct state_args *a)
 				return bad_option(CMD, "--pin-dir", optarg, "empty");
 			a->dir = optarg;
 			break;
+		case 'M':
+			if (opt_max_mappings(CMD, optarg, &a->max_mappings))
+				return 2;
+			break;
 		case 'h':
 			state_usage(stdout);
 			return 0;
@@ -92,7 +100,9 @@ static int parse_args(int argc, char **argv, struct state_args *a)
 /* The maps of a running `trace`, else a tracer of our own that watches for --wait. */
 static int open_tracer(const struct state_args *a, struct tracer **t)
 {
-	struct tracer_opts topts = { .sz = sizeof(topts), .no_events = true };
+	struct tracer_opts topts = { .sz = sizeof(topts),
+				     .no_events = true,
+				     .max_mappings = a->max_mappings };
 	struct timespec ts = { a->wait_ns / 1000000000ULL, a->wait_ns % 1000000000ULL };
 	int err;
 

@@ -54,7 +54,8 @@ static void trace_usage(FILE *out)
 	fprintf(out,
 		"usage: vfioscope trace [--json] [--pid PID] [--comm COMM] [--duration TIME]\n"
 		"                       [--count N] [--mode fentry|kprobe|tp_btf|raw_tp] [--no-pin]\n"
-		"                       [--kernel-addresses]\n\n"
+		"                       [--kernel-addresses] [--ringbuf-size SIZE]\n"
+		"                       [--max-mappings N]\n\n"
 		"Prints one line per VFIO/iommufd ioctl of any process: time, pid, comm, fd kind,\n"
 		"op, decoded arguments (=> results), return value and latency. --json prints JSON\n"
 		"lines. --pid and --comm (at most 15 characters, exact) keep one process's or\n"
@@ -64,8 +65,13 @@ static void trace_usage(FILE *out)
 		"addresses in --json (for kernel debugging: they leak the kernel's memory\n"
 		"layout). While it runs, the mirror maps are pinned in " TRACER_PIN_DIR "\n"
 		"so that `vfioscope state` shows the state it tracks. When it stops it says on\n"
-		"stderr how many calls it traced, printed and lost. Needs CAP_BPF and\n"
-		"CAP_PERFMON (or root).\n");
+		"stderr how many calls it traced, printed and lost. --ringbuf-size sets the\n"
+		"ring buffer the calls travel in (a power of two from the page size to 1G;\n"
+		"default 1M): a call that finds it full is counted as lost, the state stays\n"
+		"exact. --max-mappings\n"
+		"sets how many DMA mappings the state holds (default 16384, at most 4194304): a\n"
+		"container with more is marked incomplete. Needs CAP_BPF and CAP_PERFMON (or\n"
+		"root).\n");
 }
 
 static int parse_mode(const char *s, struct tracer_opts *topts)
@@ -116,6 +122,10 @@ static int parse_opt(int c, const char *arg, struct trace_args *a)
 	case 'T':
 		a->topts.test_hook = true;
 		return 0;
+	case 'r':
+		return opt_ringbuf_size(CMD, arg, &a->topts.ringbuf_size);
+	case 'M':
+		return opt_max_mappings(CMD, arg, &a->topts.max_mappings);
 	}
 	return 2;
 }
@@ -133,6 +143,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		{ "no-pin", no_argument, NULL, 'P' },
 		{ "kernel-addresses", no_argument, NULL, 'K' },
 		{ "test-hook", no_argument, NULL, 'T' },
+		{ "ringbuf-size", required_argument, NULL, 'r' },
+		{ "max-mappings", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};

@@ -11,7 +11,7 @@
  *     in my_collect: vfio_metrics__ioctl_latency(vm, "VFIO_IOMMU_MAP_DMA", slots, n, sum_ns);
  *                    vfio_metrics__ioctl_errors(vm, op, "EINVAL", total);
  *                    vfio_metrics__mappings(vm, "3", bytes, count);
- *                    vfio_metrics__events_lost(vm, lost_total);
+ *                    vfio_metrics__events_lost(vm, "ring_buffer_full", lost);
  *     after attach:  vfio_metrics__program(vm, "tp_sys_enter", true, attached);
  *   tracker (after each sync, from its own thread; never blocks on a scrape):
  *     vfio_metrics__sync(vm, "0", "device", duration_ns, dirty_pages, bitmap_bytes);
@@ -49,7 +49,7 @@ struct vfio_metrics {
 	/* self */
 	struct metric_family *build_info; /* info {version,libbpf} */
 	struct metric_family *program_attached; /* gauge {program,role} */
-	struct metric_family *events_lost; /* counter */
+	struct metric_family *events_lost; /* counter {reason} */
 	struct metric_family *scrape_duration; /* gauge */
 	struct metric_family *scrapes; /* counter {format} */
 	struct metric_family *http_requests; /* counter {handler,code} */
@@ -83,7 +83,9 @@ void vfio_metrics__container_gone(struct vfio_metrics *vm, const char *container
  * hooks), else an optional kernel-side hook whose absence only loses detail. */
 void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool required,
 			   bool attached);
-void vfio_metrics__events_lost(struct vfio_metrics *vm, uint64_t total);
+/* What the tracer dropped for @reason (one of a few fixed snake_case words: ring_buffer_full,
+ * mapping_map_full, calls_in_flight, state_map_full), as an absolute total. */
+void vfio_metrics__events_lost(struct vfio_metrics *vm, const char *reason, uint64_t total);
 
 /* Tracker side. */
 struct vfio_metrics_tracking {

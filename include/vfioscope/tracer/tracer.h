@@ -32,7 +32,8 @@ struct tracer_opts {
 	bool no_events;
 	/* no migration data-fd hooks (they are attached only while a data fd is live) */
 	bool no_migration;
-	/* mappings map size (0: 16384) */
+	/* mappings map size (0: 16384). A MAP_DMA that finds it full is counted
+	 * (VFS_LOST_MAPPING) and marks its container incomplete. */
 	unsigned int max_mappings;
 	/* only calls of this process (tgid; 0: every process). Checked in BPF first thing at
 	 * entry: an excluded call reaches neither the maps nor the ring buffer, so the mirror and
@@ -41,7 +42,17 @@ struct tracer_opts {
 	/* only calls of threads with this exact comm, as the kernel keeps it (the first 15
 	 * bytes; NULL or "": any). Checked in BPF after the pid. */
 	const char *comm;
+	/* size of the events ring buffer in bytes: a power of two, at least the page size (0: 1
+	 * MiB); tracer__new refuses others with -EINVAL. A record that does not fit is counted
+	 * (VFS_LOST_RINGBUF); the mirror in the maps stays exact. */
+	unsigned int ringbuf_size;
 };
+
+#define TRACER_RINGBUF_MAX	(1u << 30)
+#define TRACER_MAX_MAPPINGS_MAX (1u << 22)
+
+/* Is @size one the events ring buffer can have (a power of two, page size to 1 GiB)? */
+bool tracer_ringbuf_size_valid(uint64_t size);
 
 enum tracer_prog_role {
 	TRACER_ROLE_WAY_IN, /* required: the ioctl hooks */

@@ -155,7 +155,13 @@ static const struct metric_desc table[F_COUNT] = {
 				 { "program", "role" },
 				 .max_series = 64 },
 	[F_EVENTS_LOST] = { "vfioscope_events_lost_total",
-			    "Events the tracer dropped (ring buffer full).", METRIC_COUNTER },
+			    "What the tracer dropped, by reason: ring_buffer_full (a trace record; "
+			    "the state stays exact), mapping_map_full (a DMA mapping: its "
+			    "container is marked incomplete), calls_in_flight (a call not traced "
+			    "at all), state_map_full (a file, container or session not mirrored).",
+			    METRIC_COUNTER,
+			    { "reason" },
+			    .max_series = 8 },
 	[F_SCRAPE_DURATION] = { "vfioscope_scrape_duration_seconds",
 				"Time the previous scrape took to collect and render.",
 				METRIC_GAUGE },
@@ -335,9 +341,9 @@ void vfio_metrics__program(struct vfio_metrics *vm, const char *program, bool re
 			   attached ? 1 : 0);
 }
 
-void vfio_metrics__events_lost(struct vfio_metrics *vm, uint64_t total)
+void vfio_metrics__events_lost(struct vfio_metrics *vm, const char *reason, uint64_t total)
 {
-	metric_series__set(metric_family__with(vm->events_lost), (double)total);
+	metric_series__set(metric_family__with(vm->events_lost, reason), (double)total);
 }
 
 static void set_range(struct vfio_metrics *vm, const char *container, const char *range,

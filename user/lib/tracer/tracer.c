@@ -336,6 +336,10 @@ static int try_mode(struct tracer *t, const struct tracer_opts *opts, enum mode_
 	set_rodata(t->skel->rodata, opts);
 	if (opts->max_mappings)
 		bpf_map__set_max_entries(t->skel->maps.mappings, opts->max_mappings);
+	if (opts->ringbuf_size) {
+		bpf_map__set_max_entries(t->skel->maps.events, opts->ringbuf_size);
+		t->skel->rodata->ringbuf_bytes = opts->ringbuf_size;
+	}
 	/* every program off, then the wanted ones on (a program outside the table stays off) */
 	bpf_object__for_each_program(prog, t->skel->obj) bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < NPROGS; i++)
@@ -549,12 +553,33 @@ int tracer__found_at_start(const struct tracer *t, const char **why)
 	return t->found_at_start;
 }
 
+bool tracer_ringbuf_size_valid(uint64_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	/* the kernel's rule for BPF_MAP_TYPE_RINGBUF (ringbuf_map_alloc) */
+	return size >= (uint64_t)(page > 0 ? page : 4096) && size <= TRACER_RINGBUF_MAX &&
+	       !(size & (size - 1));
+}
+
 int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 {
 	struct tracer_opts def = { .sz = sizeof(def) };
-	struct tracer *t = tracer_alloc();
+	struct tracer *t;
 	int err;
 
+	if (opts && opts->ringbuf_size && !tracer_ringbuf_size_valid(opts->ringbuf_size)) {
+		pr_err("failed to size the ring buffer: %u bytes is not a power of two from the "
+		       "page size to 1 GiB",
+		       opts->ringbuf_size);
+		return -EINVAL;
+	}
+	if (opts && opts->max_mappings > TRACER_MAX_MAPPINGS_MAX) {
+		pr_err("failed to size the mappings map: %u entries, at most %u",
+		       opts->max_mappings, TRACER_MAX_MAPPINGS_MAX);
+		return -EINVAL;
+	}
+	t = tracer_alloc();
 	if (!t)
 		return -ENOMEM;
 	err = attach_best(t, opts ? opts : &def);
