@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The cost of closing a VFIO container file while other containers hold many mappings (not a
- * test: `make bench`). The tracer runs in this process (the syscall way in, with the test hook:
+ * The cost of closing a VFIO container file, and of unmapping one of its mappings, while other
+ * containers hold many mappings (not a test: `make bench`). The tracer runs in this process (the syscall way in, with the test hook:
  * regular files stand in for /dev/vfio/vfio on a host without VFIO); each round opens a
  * container, sets its IOMMU, maps one range and closes it, and the close() is timed: first with
  * no other mapping in the tracer's maps (the baseline), then with OTHER mappings held by 100
- * other containers. Prints the median ns per close() of each and the ratio.
+ * other containers. Prints the median ns per close() of each and the ratio. The same for
+ * UNMAP_DMA of a container's middle mapping of three (deleted by its key) and of its last one
+ * (a bound of the container's summary: the tracer walks the map to find the next).
  *
  * usage: release_cost [OTHER]   (root; default 100000)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +92,40 @@ static uint64_t close_ns(void)
 	return t[ROUNDS / 2];
 }
 
+static void unmap(int fd, uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = CHUNK };
+
+	ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &u);
+}
+
+/* median ns of UNMAP_DMA of mapping @which (0..2) of a container holding three */
+static uint64_t unmap_ns(int which)
+{
+	uint64_t t[ROUNDS];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		int fd = open_container();
+		uint64_t t0;
+
+		for (int m = 0; m < 3; m++)
+			map(fd, 0x100000 + m * CHUNK);
+		t0 = now_ns();
+		unmap(fd, 0x100000 + which * CHUNK);
+		t[i] = now_ns() - t0;
+		close(fd);
+	}
+	qsort(t, ROUNDS, sizeof(t[0]), cmp_u64);
+	return t[ROUNDS / 2];
+}
+
+static void row(const char *what, uint64_t base, uint64_t loaded, long other, bool full)
+{
+	printf("%s: %llu ns alone, %llu ns with %ld mappings in %d other containers (x%.1f)%s\n",
+	       what, (unsigned long long)base, (unsigned long long)loaded, other, HOLDERS,
+	       base ? (double)loaded / base : 0.0, full ? " [mapping map full: figures void]" : "");
+}
+
 int main(int argc, char **argv)
 {
 	long other = argc > 1 ? atol(argv[1]) : 100000;
@@ -100,7 +137,7 @@ int main(int argc, char **argv)
 				 .no_migration = true,
 				 .max_mappings = other + 4096 };
 	int holders[HOLDERS];
-	uint64_t base, loaded, lost[VFS_LOST_REASONS] = { 0 };
+	uint64_t base, loaded, mid0, mid1, last0, last1, lost[VFS_LOST_REASONS] = { 0 };
 	struct tracer *t;
 	char path[96];
 	int err;
@@ -117,18 +154,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	base = close_ns();
+	mid0 = unmap_ns(1);
+	last0 = unmap_ns(2);
 	for (int h = 0; h < HOLDERS; h++) {
 		holders[h] = open_container();
 		for (long i = 0; i < other / HOLDERS; i++)
 			map(holders[h], 0x100000 + i * CHUNK);
 	}
 	loaded = close_ns();
+	mid1 = unmap_ns(1);
+	last1 = unmap_ns(2);
 	tracer__lost(t, lost);
-	printf("close() of a container with 1 mapping: %llu ns alone, %llu ns with %ld mappings "
-	       "in %d other containers (x%.1f)%s\n",
-	       (unsigned long long)base, (unsigned long long)loaded, other, HOLDERS,
-	       base ? (double)loaded / base : 0.0,
-	       lost[VFS_LOST_MAPPING] ? " [mapping map full: figures void]" : "");
+	row("close() of a container with 1 mapping", base, loaded, other, lost[VFS_LOST_MAPPING]);
+	row("UNMAP_DMA of the middle one of 3 mappings", mid0, mid1, other, lost[VFS_LOST_MAPPING]);
+	row("UNMAP_DMA of the last of 3 mappings (a bound: walks the map)", last0, last1, other,
+	    lost[VFS_LOST_MAPPING]);
 	for (int h = 0; h < HOLDERS; h++)
 		close(holders[h]);
 	tracer__free(t);

@@ -563,6 +563,31 @@ static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, boo
 	return c;
 }
 
+/* The unmap of exactly one mapping (QEMU unmaps a section as it mapped it): its key is
+ * deleted and the summary updated without walking the map, unless the mapping held one of
+ * the summary's bounds (then only a walk finds the next one). */
+static __always_inline bool ctr_unmap_one(struct vfs_container *c, __u64 file, __u32 ioas, __u64 lo,
+					  __u64 hi)
+{
+	struct vfs_map_key key = { .file = file, .ioas = ioas, .iova = lo };
+	struct vfs_mapping *m = bpf_map_lookup_elem(&mappings, &key);
+	__u64 size;
+
+	if (!m || m->ts_ns < c->first_ns)
+		return false;
+	size = m->size;
+	if (!size || lo + size - 1 != hi || c->mappings == 0 || c->mapped_bytes < size)
+		return false;
+	if (lo == c->min32 || hi == c->max32 || lo == c->min64 || hi == c->max64)
+		return false;
+	if (bpf_map_delete_elem(&mappings, &key))
+		return false;
+	c->mapped_bytes -= size;
+	c->mappings--;
+	c->unmaps++;
+	return true;
+}
+
 /* Drop the mappings of [lo, hi] (whole mappings only: type1 v2 and iommufd refuse to split)
  * and recompute the container's summary from what is left. */
 static __always_inline void ctr_unmap(__u64 file, __u32 ioas, __u64 lo, __u64 hi)
@@ -570,6 +595,8 @@ static __always_inline void ctr_unmap(__u64 file, __u32 ioas, __u64 lo, __u64 hi
 	struct rebuild_ctx rc = { .file = file, .ioas = ioas, .lo = lo, .hi = hi, .remove = 1 };
 	struct vfs_container *c = ctr_get(file, ioas, true);
 
+	if (c && ctr_unmap_one(c, file, ioas, lo, hi))
+		return;
 	if (c)
 		rc.first_ns = c->first_ns;
 	bpf_for_each_map_elem(&mappings, rebuild_cb, &rc, 0);
