@@ -174,7 +174,10 @@ def main():
     syncs_t = [s["t_ns"] for s in src["syncs"]["list"]]
     check("dirty syncs fall within the source's migration",
           syncs_t and src["start_ns"] <= min(syncs_t) and
-          max(syncs_t) <= src["start_ns"] + src["duration_ns"])
+          max(syncs_t) <= src["start_ns"] + src["duration_ns"],
+          f"{len(syncs_t)} syncs listed, first at {min(syncs_t, default=None)}, last at "
+          f"{max(syncs_t, default=None)}; migration from {src['start_ns']} for "
+          f"{src['duration_ns']} ns; phases {[(p['state'], p['start_ns']) for p in src['phases']]}")
 
     # -- downtime parts and the join
     check(f"source downtime part {src['downtime_ns']} ns",
