@@ -189,22 +189,32 @@ static bool btf_set_has_func(const struct btf_set *s, const char *fn)
 	return false;
 }
 
-/* Is @fn a text symbol in /proc/kallsyms (a kprobe target candidate)? */
-static bool kallsyms_has(const char *fn)
+/*
+ * Which kprobe targets are text symbols in /proc/kallsyms: one pass over the file for all of
+ * them (the kernel formats every symbol on each read, ~120,000 lines: in a TCG guest a pass
+ * takes about a quarter of a second, and there are some 30 targets).
+ */
+static void kallsyms_mark(const struct prog_def *defs, size_t n, bool *has)
 {
 	char line[512], sym[256], type;
-	bool found = false;
-	FILE *f = fopen("/proc/kallsyms", "r");
+	size_t want = 0, found = 0;
+	FILE *f;
 
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %c %255s", &type, sym) != 2)
+	for (size_t i = 0; i < n; i++)
+		want += defs[i].flavor == FL_KPROBE;
+	if (!want || !(f = fopen("/proc/kallsyms", "r")))
+		return;
+	while (found < want && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %c %255s", &type, sym) != 2 || (type != 't' && type != 'T'))
 			continue;
-		found = (type == 't' || type == 'T') && !strcmp(sym, fn);
+		for (size_t i = 0; i < n; i++)
+			if (defs[i].flavor == FL_KPROBE && !has[i] &&
+			    !strcmp(sym, defs[i].target)) {
+				has[i] = true;
+				found++;
+			}
 	}
 	fclose(f);
-	return found;
 }
 
 struct kernel_view {
@@ -221,9 +231,8 @@ static void kernel_view_load(struct kernel_view *kv)
 
 		if (d->flavor == FL_FENTRY)
 			kv->btf_has[i] = btf_set_has_func(&kv->btf, d->target);
-		else if (d->flavor == FL_KPROBE)
-			kv->sym_has[i] = kallsyms_has(d->target);
 	}
+	kallsyms_mark(prog_defs, NPROGS, kv->sym_has);
 }
 
 /* ---- one attempt at one mode ---- */
