@@ -64,12 +64,14 @@ static __always_inline void device_attach(struct vfs_event *ev, __u32 pt_id)
 }
 
 /* A device op; @ok: the call succeeded. */
-static __always_inline void mirror_device(struct vfs_event *ev, bool ok)
+__noinline int mirror_device(struct vfs_event *ev, bool ok)
 {
+	if (!ev)
+		return 0;
 	/* a DEVICE_FEATURE PROBE asks whether a feature exists; it starts and reports nothing */
 	if (ev->op >= VFS_OP_DEVICE_FEATURE && ev->op <= VFS_OP_DMA_LOGGING_REPORT &&
 	    (rd32(ev->in, VFS_FLAGS) & VFS_FEATURE_PROBE))
-		return;
+		return 0;
 	switch (ev->op) {
 	case VFS_OP_DMA_LOGGING_START:
 		if (ok)
@@ -96,6 +98,7 @@ static __always_inline void mirror_device(struct vfs_event *ev, bool ok)
 		dma_logging_report(ev, ok);
 		break;
 	}
+	return 0;
 }
 
 #endif

@@ -116,14 +116,16 @@ static __always_inline void hwpt_get_dirty_bitmap(struct vfs_event *ev, bool ok)
 }
 
 /* An iommufd op; @ok: the call succeeded. */
-static __always_inline void mirror_iommufd(struct vfs_event *ev, bool ok)
+__noinline int mirror_iommufd(struct vfs_event *ev, bool ok)
 {
+	if (!ev)
+		return 0;
 	if (ev->op == VFS_OP_HWPT_GET_DIRTY_BITMAP) { /* failed reports count too */
 		hwpt_get_dirty_bitmap(ev, ok);
-		return;
+		return 0;
 	}
 	if (!ok)
-		return;
+		return 0;
 	switch (ev->op) {
 	case VFS_OP_IOAS_ALLOC:
 		ioas_alloc(ev);
@@ -147,6 +149,7 @@ static __always_inline void mirror_iommufd(struct vfs_event *ev, bool ok)
 		hwpt_set_dirty_tracking(ev);
 		break;
 	}
+	return 0;
 }
 
 /*
@@ -154,16 +157,18 @@ static __always_inline void mirror_iommufd(struct vfs_event *ev, bool ok)
  * back into pt_id: the one asked for, or for an IOAS the one it made), so `state` can put the
  * device under its IOAS and name the device a HWPT was allocated for.
  */
-static __always_inline void mirror_iommufd_device(struct vfs_event *ev, bool ok)
+__noinline int mirror_iommufd_device(struct vfs_event *ev, bool ok)
 {
-	__u64 key = ev->file;
 	struct vfs_file *fi;
+	__u64 key;
 
-	if (!ok || ev->op < VFS_OP_DEVICE_BIND_IOMMUFD || ev->op > VFS_OP_DEVICE_DETACH_IOMMUFD_PT)
-		return;
+	if (!ev || !ok || ev->op < VFS_OP_DEVICE_BIND_IOMMUFD ||
+	    ev->op > VFS_OP_DEVICE_DETACH_IOMMUFD_PT)
+		return 0;
+	key = ev->file;
 	fi = bpf_map_lookup_elem(&files, &key);
 	if (!fi)
-		return;
+		return 0;
 	switch (ev->op) {
 	case VFS_OP_DEVICE_BIND_IOMMUFD:
 		if (ev->flags & VFS_EV_OUT_VALID)
@@ -179,6 +184,7 @@ static __always_inline void mirror_iommufd_device(struct vfs_event *ev, bool ok)
 		fi->hwpt_id = 0;
 		break;
 	}
+	return 0;
 }
 
 #endif

@@ -197,16 +197,20 @@ static __always_inline void mig_set_state(struct vfs_event *ev, bool ok, const _
 }
 
 /* A device op the migration view needs: state, data size, DMA logging. */
-static __always_inline void mirror_migration(struct vfs_event *ev, bool ok)
+__noinline int mirror_migration(struct vfs_event *ev, bool ok)
 {
-	const __u8 *res = (ev->flags & VFS_EV_OUT_VALID) ? ev->out : ev->in;
-	__u32 flags = rd32(ev->in, VFS_FLAGS);
+	const __u8 *res;
 	struct vfs_mig_event *m;
 	struct vfs_mig_dev *d;
+	__u32 flags;
 	__u16 type;
 
+	if (!ev)
+		return 0;
+	res = (ev->flags & VFS_EV_OUT_VALID) ? ev->out : ev->in;
+	flags = rd32(ev->in, VFS_FLAGS);
 	if (flags & VFS_FEATURE_PROBE)
-		return;
+		return 0;
 	if (ev->op == VFS_OP_FEATURE_MIG_DEVICE_STATE || ev->op == VFS_OP_FEATURE_MIG_DATA_SIZE ||
 	    (ev->op >= VFS_OP_DMA_LOGGING_START && ev->op <= VFS_OP_DMA_LOGGING_REPORT))
 		mig_hint_ns = ev->ts_ns;
@@ -214,7 +218,7 @@ static __always_inline void mirror_migration(struct vfs_event *ev, bool ok)
 	case VFS_OP_FEATURE_MIG_DEVICE_STATE:
 		if (flags & (1U << 17)) { /* VFIO_DEVICE_FEATURE_SET */
 			mig_set_state(ev, ok, res);
-			return;
+			return 0;
 		}
 		type = VFS_MIG_GET_STATE;
 		break;
@@ -231,12 +235,12 @@ static __always_inline void mirror_migration(struct vfs_event *ev, bool ok)
 		type = VFS_MIG_LOG_REPORT;
 		break;
 	default:
-		return;
+		return 0;
 	}
 	m = bpf_ringbuf_reserve(&mig_events, sizeof(*m), 0);
 	if (!m) {
 		count_lost(VFS_LOST_RINGBUF);
-		return;
+		return 0;
 	}
 	mig_fill(m, ev->file, type);
 	m->ts_ns = ev->ts_ns;
@@ -268,6 +272,7 @@ static __always_inline void mirror_migration(struct vfs_event *ev, bool ok)
 		break;
 	}
 	mig_submit(m, type != VFS_MIG_LOG_REPORT);
+	return 0;
 }
 
 /* The device file is gone: its data fd no longer counts. */

@@ -93,14 +93,16 @@ static __always_inline void group_get_device_fd(struct vfs_event *ev)
 }
 
 /* A container or group op; @ok: the call succeeded (GET_DEVICE_FD: returned an fd). */
-static __always_inline void mirror_type1(struct vfs_event *ev, bool ok)
+__noinline int mirror_type1(struct vfs_event *ev, bool ok)
 {
+	if (!ev)
+		return 0;
 	if (ev->op == VFS_OP_DIRTY_GET_BITMAP) { /* failed reports count too */
 		type1_dirty_get(ev, ok);
-		return;
+		return 0;
 	}
 	if (!ok)
-		return;
+		return 0;
 	switch (ev->op) {
 	case VFS_OP_SET_IOMMU:
 		type1_set_iommu(ev);
@@ -125,6 +127,7 @@ static __always_inline void mirror_type1(struct vfs_event *ev, bool ok)
 		group_get_device_fd(ev);
 		break;
 	}
+	return 0;
 }
 
 #endif
