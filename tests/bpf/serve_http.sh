@@ -37,8 +37,19 @@ for m in POST PUT DELETE PATCH OPTIONS; do
 done
 check "405 names the allowed methods" \
 	bash -c "curl -s -D- -o /dev/null -X POST '$URL/metrics' | grep -qi '^allow: GET, HEAD'"
-check "POST with a 1 MiB body is 405, not read" \
-	[ "$(head -c 1048576 /dev/zero | code -X POST --data-binary @- "$URL/metrics")" = 405 ]
+# The server answers before the body and closes: when curl is still sending, the kernel's reset
+# can drop the answer before curl reads it (TCP, not the server; seen once in ~30 runs under
+# load), so up to three tries, and the answer must be 405 when there is one.
+post_big() {
+	local c i
+	for i in 1 2 3; do
+		c=$(head -c 1048576 /dev/zero | code -X POST --data-binary @- "$URL/metrics")
+		[ "$c" != 000 ] && break
+	done
+	echo "$c"
+}
+c=$(post_big)
+check "POST with a 1 MiB body is 405, not read (got $c)" [ "$c" = 405 ]
 big=$(head -c 65536 /dev/zero | tr '\0' a)
 c=$(code -H "X-Big: $big" "$URL/metrics")
 check "a 64 KiB header is refused (got $c)" [ "${c:0:1}" = 4 ]
