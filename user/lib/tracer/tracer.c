@@ -200,6 +200,7 @@ static void kallsyms_mark(const struct prog_def *defs, size_t n, bool *has)
 	size_t want = 0, found = 0;
 	FILE *f;
 
+	memset(has, 0, n * sizeof(*has));
 	for (size_t i = 0; i < n; i++)
 		want += defs[i].flavor == FL_KPROBE;
 	if (!want || !(f = fopen("/proc/kallsyms", "r")))
