@@ -7,12 +7,15 @@
  * no other mapping in the tracer's maps (the baseline), then with OTHER mappings held by 100
  * other containers. Prints the median ns per close() of each and the ratio. The same for
  * UNMAP_DMA of a container's middle mapping of three (deleted by its key) and of its last one
- * (a bound of the container's summary: the tracer walks the map to find the next).
+ * (a bound of the container's summary: the tracer walks the map to find the next). And the close
+ * of an iommufd whose objects its file record names (deleted by key) against one with more
+ * objects than the record holds (the maps walked).
  *
  * usage: release_cost [OTHER]   (root; default 100000)
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/iommufd.h>
 #include <linux/vfio.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -119,6 +122,49 @@ static uint64_t unmap_ns(int which)
 	return t[ROUNDS / 2];
 }
 
+/* median ns of close() of an iommufd that made @nioas IOAS (one mapping in the first) and a
+ * HWPT with dirty tracking on: up to VFS_FILE_OBJS objects its entries are deleted by key,
+ * past that the close walks the containers, sessions and HWPTs maps (as every iommufd close
+ * did before). */
+static uint64_t iommufd_close_ns(unsigned int nioas)
+{
+	struct iommu_ioas_map m = { .size = sizeof(m),
+				    .flags = IOMMU_IOAS_MAP_FIXED_IOVA,
+				    .ioas_id = 1,
+				    .user_va = 0x7f0000000000ULL,
+				    .length = CHUNK,
+				    .iova = 0x100000 };
+	struct iommu_hwpt_alloc h = { .size = sizeof(h), .pt_id = 1, .out_hwpt_id = 1000 };
+	struct iommu_hwpt_set_dirty_tracking d = { .size = sizeof(d), .flags = 1, .hwpt_id = 1000 };
+	uint64_t t[ROUNDS];
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/iommu", dir);
+	for (int i = 0; i < ROUNDS; i++) {
+		int fd = open(path, O_RDWR | O_CREAT, 0600);
+		uint64_t t0;
+
+		if (fd < 0) {
+			fprintf(stderr, "release_cost: failed to open %s: %s\n", path,
+				strerror(errno));
+			exit(1);
+		}
+		for (unsigned int id = 1; id <= nioas; id++) {
+			struct iommu_ioas_alloc a = { .size = sizeof(a), .out_ioas_id = id };
+
+			ioctl(fd, IOMMU_IOAS_ALLOC, &a);
+		}
+		ioctl(fd, IOMMU_IOAS_MAP, &m);
+		ioctl(fd, IOMMU_HWPT_ALLOC, &h);
+		ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &d);
+		t0 = now_ns();
+		close(fd);
+		t[i] = now_ns() - t0;
+	}
+	qsort(t, ROUNDS, sizeof(t[0]), cmp_u64);
+	return t[ROUNDS / 2];
+}
+
 static void row(const char *what, uint64_t base, uint64_t loaded, long other, bool full)
 {
 	printf("%s: %llu ns alone, %llu ns with %ld mappings in %d other containers (x%.1f)%s\n",
@@ -138,6 +184,7 @@ int main(int argc, char **argv)
 				 .max_mappings = other + 4096 };
 	int holders[HOLDERS];
 	uint64_t base, loaded, mid0, mid1, last0, last1, lost[VFS_LOST_REASONS] = { 0 };
+	uint64_t fd_by_key, fd_walk;
 	struct tracer *t;
 	char path[96];
 	int err;
@@ -164,11 +211,19 @@ int main(int argc, char **argv)
 	loaded = close_ns();
 	mid1 = unmap_ns(1);
 	last1 = unmap_ns(2);
+	/* the containers map holds HOLDERS + 1 entries: each walk visits them all */
+	fd_by_key = iommufd_close_ns(1);
+	fd_walk = iommufd_close_ns(VFS_FILE_OBJS + 1);
 	tracer__lost(t, lost);
 	row("close() of a container with 1 mapping", base, loaded, other, lost[VFS_LOST_MAPPING]);
 	row("UNMAP_DMA of the middle one of 3 mappings", mid0, mid1, other, lost[VFS_LOST_MAPPING]);
 	row("UNMAP_DMA of the last of 3 mappings (a bound: walks the map)", last0, last1, other,
 	    lost[VFS_LOST_MAPPING]);
+	printf("close() of an iommufd with an IOAS and a dirty-tracking HWPT, %d other containers:"
+	       " %llu ns by key; with %d IOAS more (past what its record holds: walks the maps,"
+	       " as every iommufd close did before) %llu ns (x%.1f)\n",
+	       HOLDERS, (unsigned long long)fd_by_key, VFS_FILE_OBJS, (unsigned long long)fd_walk,
+	       fd_by_key ? (double)fd_walk / fd_by_key : 0.0);
 	for (int h = 0; h < HOLDERS; h++)
 		close(holders[h]);
 	tracer__free(t);

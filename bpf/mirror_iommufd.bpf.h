@@ -85,6 +85,8 @@ static __always_inline void hwpt_alloc(struct vfs_event *ev)
 	h.tgid = ev->pid;
 	if (bpf_map_update_elem(&hwpts, &k, &h, BPF_ANY))
 		count_lost(VFS_LOST_STATE);
+	else
+		obj_note(k.file, k.id);
 }
 
 static __always_inline void hwpt_set_dirty_tracking(struct vfs_event *ev)

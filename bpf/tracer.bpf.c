@@ -550,6 +550,31 @@ static long rebuild_cb(struct bpf_map *map, struct vfs_map_key *k, struct vfs_ma
 	return 0;
 }
 
+/* An iommufd object (IOAS or HWPT) the mirror keyed an entry by: its id goes into the file's
+ * record, so the file's close deletes its keys instead of walking the maps. nobjs counts
+ * atomically, nslots does not: two threads noting at once leave them different, and the close
+ * then walks (as it does for a file with more than VFS_FILE_OBJS objects). */
+static __always_inline void obj_note(__u64 file, __u32 id)
+{
+	struct vfs_file *fi = bpf_map_lookup_elem(&files, &file);
+	__u32 n;
+
+	if (!fi || fi->kind != VFS_KIND_IOMMUFD)
+		return;
+	n = fi->nslots;
+	for (__u32 i = 0; i < VFS_FILE_OBJS; i++) {
+		if (i >= n)
+			break;
+		if (fi->objs[i] == id)
+			return;
+	}
+	__sync_fetch_and_add(&fi->nobjs, 1);
+	if (n < VFS_FILE_OBJS) {
+		fi->objs[n] = id;
+		fi->nslots = n + 1;
+	}
+}
+
 static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, bool create_partial)
 {
 	struct vfs_ctr_key key = { .file = file, .ioas = ioas };
@@ -574,6 +599,8 @@ static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, boo
 	c->first_ns = bpf_ktime_get_ns();
 	c->tgid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	if (ioas)
+		obj_note(file, ioas);
 	return c;
 }
 
@@ -734,14 +761,33 @@ static long purge_hwpt_cb(struct bpf_map *map, struct vfs_hwpt_key *k, void *v, 
 	return 0;
 }
 
+/* An iommufd's entries, by the keys of the objects its record names (obj_note). */
+static __always_inline void iommufd_release(__u64 file, struct vfs_file *fi)
+{
+	struct vfs_ctr_key ck = { .file = file };
+	struct vfs_sess_key sk = { .file = file, .method = VFS_DIRTY_HWPT };
+	struct vfs_hwpt_key hk = { .file = file };
+	__u32 n = fi->nslots;
+
+	for (__u32 i = 0; i < VFS_FILE_OBJS; i++) {
+		if (i >= n)
+			break;
+		ck.ioas = sk.id = hk.id = fi->objs[i];
+		bpf_map_delete_elem(&containers, &ck);
+		bpf_map_delete_elem(&sessions, &sk);
+		bpf_map_delete_elem(&hwpts, &hk);
+	}
+}
+
 /*
  * The file's last reference is gone: no state may stay visible. Without walking whole maps
  * where a key says it (a type1 container has one container and one session key; a device one
  * session key): the cost of a close must not grow with other containers' mappings. The
  * file's mappings stay behind, unreachable: a mapping counts only under a container of its
  * key born before it (reclaim_cb), and the reader deletes them (mirror_gc), or ctr_map when
- * the map is full. An iommufd's IOAS ids, sessions and HWPTs are not known here: those (small)
- * maps are walked.
+ * the map is full. An iommufd's IOAS, session and HWPT keys are the ids its record names
+ * (obj_note); only an iommufd with more than VFS_FILE_OBJS objects (or two noted at once) has
+ * the (small) maps walked.
  */
 static __always_inline void file_release(struct file *f)
 {
@@ -759,10 +805,12 @@ static __always_inline void file_release(struct file *f)
 	} else if (fi->kind == VFS_KIND_DEVICE) {
 		sk.method = VFS_DIRTY_DEVICE;
 		bpf_map_delete_elem(&sessions, &sk);
-	} else if (fi->kind == VFS_KIND_IOMMUFD) {
+	} else if (fi->kind == VFS_KIND_IOMMUFD && fi->nobjs != fi->nslots) {
 		bpf_for_each_map_elem(&containers, purge_ctr_cb, &key, 0);
 		bpf_for_each_map_elem(&sessions, purge_sess_cb, &key, 0);
 		bpf_for_each_map_elem(&hwpts, purge_hwpt_cb, &key, 0);
+	} else if (fi->kind == VFS_KIND_IOMMUFD) {
+		iommufd_release(key, fi);
 	}
 	if (fi->kind == VFS_KIND_DEVICE)
 		mig_release(key);
@@ -784,6 +832,8 @@ static __always_inline struct vfs_session *sess_get(__u64 file, __u32 id, __u32 
 		return NULL;
 	}
 	s->tgid = bpf_get_current_pid_tgid() >> 32;
+	if (method == VFS_DIRTY_HWPT)
+		obj_note(file, id);
 	return s;
 }
 

@@ -806,6 +806,83 @@ static void test_iommufd_hwpt_alloc_is_mirrored_until_destroy(void **state)
 	drain();
 }
 
+static bool has_key(enum tracer_map which, const void *key)
+{
+	char value[4096];
+
+	return bpf_map_lookup_elem(tracer__map_fd(tr, which), key, value) == 0;
+}
+
+/* An iommufd's close deletes its IOAS, HWPT and session entries by the ids its file record
+ * names, read here in the tracer's maps (not through the mirror, whose reader also cleans up);
+ * with more ids than the record holds, the close walks the maps and leaves nothing either. */
+static void expect_iommufd_close_forgets(unsigned int nioas)
+{
+	struct iommu_hwpt_alloc halloc = { .size = sizeof(halloc), .pt_id = 1, .out_hwpt_id = 99 };
+	struct iommu_hwpt_set_dirty_tracking set = { .size = sizeof(set),
+						     .flags = 1,
+						     .hwpt_id = 99 };
+	struct iommu_ioas_map map = { .size = sizeof(map),
+				      .flags = IOMMU_IOAS_MAP_FIXED_IOVA,
+				      .ioas_id = 1,
+				      .user_va = 0x7f0000000000ULL,
+				      .length = 0x1000,
+				      .iova = 0x1000 };
+	struct vfs_hwpt_key hk = { .id = 99 };
+	struct vfs_sess_key sk = { .id = 99, .method = VFS_DIRTY_HWPT };
+	struct vfs_ctr_key ck = {};
+	struct vfs_file fi;
+	int fd = open_fake("iommu");
+	uint64_t file;
+
+	for (unsigned int i = 1; i <= nioas; i++) {
+		struct iommu_ioas_alloc alloc = { .size = sizeof(alloc), .out_ioas_id = i };
+
+		ioctl(fd, IOMMU_IOAS_ALLOC, &alloc);
+	}
+	ioctl(fd, IOMMU_IOAS_MAP, &map);
+	ioctl(fd, IOMMU_HWPT_ALLOC, &halloc);
+	ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &set);
+	drain();
+	assert_int_equal(nevs, nioas + 3);
+	file = evs[0].file;
+	ck.file = hk.file = sk.file = file;
+	assert_int_equal(bpf_map_lookup_elem(tracer__map_fd(tr, TRACER_MAP_FILES), &file, &fi), 0);
+	/* every id once while they fit; past that, one noted again is counted again */
+	if (nioas + 1 <= VFS_FILE_OBJS) {
+		assert_int_equal(fi.nobjs, nioas + 1);
+		assert_int_equal(fi.nslots, nioas + 1);
+	} else {
+		assert_true(fi.nobjs >= nioas + 1);
+		assert_int_equal(fi.nslots, VFS_FILE_OBJS);
+	}
+	for (unsigned int i = 1; i <= nioas; i++) {
+		ck.ioas = i;
+		assert_true(has_key(TRACER_MAP_CONTAINERS, &ck));
+	}
+	assert_true(has_key(TRACER_MAP_HWPTS, &hk));
+	assert_true(has_key(TRACER_MAP_SESSIONS, &sk));
+	close(fd);
+	drain();
+	for (unsigned int i = 1; i <= nioas; i++) {
+		ck.ioas = i;
+		assert_false(has_key(TRACER_MAP_CONTAINERS, &ck));
+	}
+	assert_false(has_key(TRACER_MAP_HWPTS, &hk));
+	assert_false(has_key(TRACER_MAP_SESSIONS, &sk));
+	assert_false(has_key(TRACER_MAP_FILES, &file));
+}
+
+static void test_iommufd_close_deletes_its_entries_by_key(void **state)
+{
+	expect_iommufd_close_forgets(2);
+}
+
+static void test_iommufd_close_with_many_objects_walks_and_forgets(void **state)
+{
+	expect_iommufd_close_forgets(VFS_FILE_OBJS + 3);
+}
+
 /* The filter path: ioctls of another type, or of type ';' on files that are not VFIO's,
  * leave no event and no state. */
 /* QEMU maps the BARs of its devices for peer-to-peer DMA: vaddr is then an mmap of a device
@@ -1202,6 +1279,8 @@ int main(void)
 		cmocka_unit_test(test_colliding_numbers_decode_by_fd_kind),
 		cmocka_unit_test(test_every_op_is_decoded_from_synthesized_calls),
 		cmocka_unit_test(test_type1_dirty_session_is_mirrored),
+		cmocka_unit_test(test_iommufd_close_deletes_its_entries_by_key),
+		cmocka_unit_test(test_iommufd_close_with_many_objects_walks_and_forgets),
 		cmocka_unit_test(test_dma_logging_start_ranges_and_report_are_mirrored),
 		cmocka_unit_test(
 			test_stand_in_device_is_not_named_and_state_hides_kernel_addresses),

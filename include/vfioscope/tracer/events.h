@@ -343,6 +343,9 @@ enum vfs_file_flags {
 	VFS_FILE_FOUND_AT_START = 1 << 1,
 };
 
+/* the object ids an iommufd file remembers for its close (struct vfs_file) */
+#define VFS_FILE_OBJS 16
+
 struct vfs_file {
 	__u64 parent; /* group: its container's file; device: its group's file, or for a cdev
 		       * the iommufd file of VFIO_DEVICE_BIND_IOMMUFD */
@@ -363,7 +366,13 @@ struct vfs_file {
 	__u32 devid; /* cdev: the iommufd device id VFIO_DEVICE_BIND_IOMMUFD returned, 0 none */
 	__u32 hwpt_id; /* cdev: the HWPT ATTACH wrote back (for an IOAS: the one it made) */
 	__u32 id; /* vfioscope's id: 1, 2, ... in order of first sight, never reused by a tracer */
-	__u32 pad2;
+	/* iommufd files: the objects (IOAS, HWPT) the mirror keyed an entry by, counted
+	 * atomically (nobjs), and the first VFS_FILE_OBJS of their ids (nslots filled), so that
+	 * the close deletes those keys; when the two counts differ (more objects, or two
+	 * threads noting at once), the close walks the (small) maps instead */
+	__u32 nobjs;
+	__u32 nslots;
+	__u32 objs[VFS_FILE_OBJS];
 };
 
 struct vfs_ctr_key {
