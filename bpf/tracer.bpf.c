@@ -592,6 +592,11 @@ static __always_inline struct vfs_container *ctr_get(__u64 file, __u32 ioas, boo
 	bpf_map_update_elem(&containers, &key, &zero_ctr, BPF_NOEXIST);
 	c = bpf_map_lookup_elem(&containers, &key);
 	if (!c) {
+		struct vfs_file *fi = bpf_map_lookup_elem(&files, &key.file);
+
+		/* the file says so, for `state`: a container it cannot list is not "none" */
+		if (fi)
+			fi->flags |= VFS_FILE_NO_CONTAINER;
 		count_lost(VFS_LOST_STATE);
 		return NULL;
 	}

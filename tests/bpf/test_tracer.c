@@ -883,6 +883,59 @@ static void test_iommufd_close_with_many_objects_walks_and_forgets(void **state)
 	expect_iommufd_close_forgets(VFS_FILE_OBJS + 3);
 }
 
+/* More IOAS than the containers map holds (1,024): the overflow is counted, and the mirror
+ * lists the file's IOAS that found room plus one untracked, incomplete container for the rest
+ * (never a picture without them); the close forgets them all. */
+static void test_containers_map_full_marks_the_file_untracked(void **state)
+{
+	uint64_t lost0[VFS_LOST_REASONS], lost1[VFS_LOST_REASONS];
+	const struct mirror_container *c;
+	unsigned int tracked = 0, untracked = 0;
+	int fd = open_fake("iommu");
+	struct mirror *m;
+	uint64_t file;
+	size_t n;
+
+	assert_int_equal(tracer__lost(tr, lost0), 0);
+	for (unsigned int id = 1; id <= 1100; id++) {
+		struct iommu_ioas_alloc a = { .size = sizeof(a), .out_ioas_id = id };
+
+		ioctl(fd, IOMMU_IOAS_ALLOC, &a);
+		if (id == 1) {
+			drain();
+			assert_int_equal(nevs, 1);
+		}
+	}
+	file = evs[0].file;
+	drain();
+	assert_int_equal(tracer__lost(tr, lost1), 0);
+	assert_true(lost1[VFS_LOST_STATE] >= lost0[VFS_LOST_STATE] + 1100 - 1024);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	n = mirror__containers(m, &c);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].file != file)
+			continue;
+		if (c[i].c.flags & VFS_CTR_UNTRACKED) {
+			untracked++;
+			assert_true(c[i].c.flags & VFS_CTR_INCOMPLETE);
+			assert_int_equal(c[i].c.tgid, getpid());
+		} else {
+			tracked++;
+			assert_true(c[i].ioas >= 1 && c[i].ioas <= 1100);
+		}
+	}
+	assert_int_equal(untracked, 1);
+	assert_true(tracked >= 1 && tracked <= 1024 && tracked < 1100);
+	close(fd);
+	drain();
+	assert_int_equal(mirror__load(m, tr), 0);
+	n = mirror__containers(m, &c);
+	for (size_t i = 0; i < n; i++)
+		assert_true(c[i].file != file);
+	mirror__free(m);
+}
+
 /* The filter path: ioctls of another type, or of type ';' on files that are not VFIO's,
  * leave no event and no state. */
 /* QEMU maps the BARs of its devices for peer-to-peer DMA: vaddr is then an mmap of a device
@@ -1281,6 +1334,7 @@ int main(void)
 		cmocka_unit_test(test_type1_dirty_session_is_mirrored),
 		cmocka_unit_test(test_iommufd_close_deletes_its_entries_by_key),
 		cmocka_unit_test(test_iommufd_close_with_many_objects_walks_and_forgets),
+		cmocka_unit_test(test_containers_map_full_marks_the_file_untracked),
 		cmocka_unit_test(test_dma_logging_start_ranges_and_report_are_mirrored),
 		cmocka_unit_test(
 			test_stand_in_device_is_not_named_and_state_hides_kernel_addresses),

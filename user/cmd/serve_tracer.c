@@ -284,7 +284,10 @@ static int tracer_collect(struct metrics_registry *reg, void *ctx)
 
 		container_label(st, &ctrs[i], id, sizeof(id));
 		snprintf(comm, sizeof(comm), "%.16s", ctrs[i].c.comm);
-		vfio_metrics__mappings(st->vm, id, ctrs[i].c.mapped_bytes, ctrs[i].c.mappings);
+		/* untracked (no room in the containers map): its bytes are unknown, not 0 */
+		if (!(ctrs[i].c.flags & VFS_CTR_UNTRACKED))
+			vfio_metrics__mappings(st->vm, id, ctrs[i].c.mapped_bytes,
+					       ctrs[i].c.mappings);
 		vfio_metrics__container(st->vm, id, ctrs[i].c.tgid, comm,
 					backend_name(ctrs[i].c.iommu_type, ctrs[i].ioas));
 		/* not "seen" under its number: series exported before the match go away */

@@ -341,6 +341,9 @@ enum vfs_file_flags {
 	VFS_FILE_TEST_HOOK = 1 << 0,
 	/* found open when the tracer started (the task_file iterator), not at a traced call */
 	VFS_FILE_FOUND_AT_START = 1 << 1,
+	/* a container (type1) or IOAS (iommufd) of this file found no room in the containers
+	 * map: `state` shows the file's container as untracked */
+	VFS_FILE_NO_CONTAINER = 1 << 2,
 };
 
 /* the object ids an iommufd file remembers for its close (struct vfs_file) */
@@ -385,6 +388,9 @@ enum vfs_ctr_flags {
 	VFS_CTR_PARTIAL = 1 << 0, /* set up before the tracer saw it: earlier maps unknown */
 	VFS_CTR_INCOMPLETE = 1 << 1, /* a mapping could not be recorded (map full) */
 	VFS_CTR_IOMMUFD = 1 << 2,
+	/* user space only: stands for what of a container file the containers map had no room
+	 * for (VFS_FILE_NO_CONTAINER); nothing of it is known */
+	VFS_CTR_UNTRACKED = 1 << 3,
 };
 
 struct vfs_container {

@@ -2,7 +2,8 @@
 # Checks storm.sh's two parts against what tests/vm/src/storm printed: `state --json` and
 # `state` of the pinned trace and serve's /metrics while each program held its mappings, the
 # trace's last line. One "ok:"/"FAIL:" line per check, exit 1 if any failed.
-# usage: storm_check.py DIR STORM_HELD STORM_CALLS HOLD_HELD MAP
+# usage: storm_check.py DIR STORM_HELD STORM_CALLS HOLD_HELD MAP [IOAS]
+# (IOAS: the third part's IOAS count, on a kernel with /dev/iommu; 0 or absent: no third part)
 import json
 import os
 import re
@@ -10,6 +11,8 @@ import sys
 
 d = sys.argv[1]
 storm_held, storm_calls, hold_held, hold_map = map(int, sys.argv[2:6])
+ioas_n = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+CTR_MAP = 1024  # the containers map's entries (bpf/tracer.bpf.c)
 failed = 0
 REASONS = ("ring_buffer_full", "mapping_map_full", "calls_in_flight", "state_map_full")
 
@@ -139,6 +142,50 @@ def part_hold():
           f"{mm}, vfio_dma_mappings {served}")
 
 
+def part_ioas():
+    """More IOAS in one iommufd than the containers map holds: the ones that found room are
+    listed, the rest stands as one untracked, incomplete container; nothing after the close."""
+    part = "ioas"
+    prog, state = load(part, "prog.json"), load(part, "state.json")
+    check(part, read(part, "prog.rc").strip() == "0" and prog is not None
+          and len(set(prog["ioas"])) == ioas_n,
+          f"the program allocated {ioas_n} IOAS with a page mapped in each (exit "
+          f"{read(part, 'prog.rc').strip()}) {read(part, 'prog.err').strip()}")
+    if prog is None or state is None:
+        check(part, False, "state --json: " + read(part, "state.err").strip())
+        return
+    ctrs = [c for c in state["containers"] if c["pid"] == prog["pid"]]
+    tracked = [c for c in ctrs if not c["untracked"]]
+    untracked = [c for c in ctrs if c["untracked"]]
+    ids = set(prog["ioas"])
+    check(part, len(untracked) == 1 and untracked[0]["incomplete"]
+          and untracked[0]["backend"] == "iommufd",
+          f"state lists one untracked, incomplete container for the rest: "
+          f"{[(c['ioas'], c['incomplete'], c['backend']) for c in untracked]}")
+    check(part, 0 < len(tracked) <= CTR_MAP and {c["ioas"] for c in tracked} <= ids
+          and len({c["ioas"] for c in tracked}) == len(tracked),
+          f"the IOAS that found room are listed, each once, all the program's: {len(tracked)} "
+          f"of {ioas_n}, {len({c['ioas'] for c in tracked} - ids)} unknown ids")
+    check(part, all(c["mapping_count"] <= 1 and c["mapped_bytes"] == 4096 * c["mapping_count"]
+                    for c in tracked),
+          "no listed IOAS shows more than the one page the program mapped")
+    check(part, "[incomplete: not tracked, the containers map was full]" in read(part, "state.txt"),
+          "state's table says it: [incomplete: not tracked, the containers map was full]")
+    before = (load("hold", "state.json") or {"tracer": {"lost_state": 0}})["tracer"]["lost_state"]
+    new = state["tracer"]["lost_state"] - before
+    check(part, new >= ioas_n - len(tracked),
+          f"every IOAS that found no room is counted: {new} lost (state) >= {ioas_n} - "
+          f"{len(tracked)}")
+    sm = metrics(part).get('vfioscope_events_lost_total{reason="state_map_full"}')
+    check(part, sm is not None and sm >= ioas_n - CTR_MAP,
+          f'serve exported it: vfioscope_events_lost_total{{reason="state_map_full"}} {sm}')
+    after = load(part, "after.json")
+    left = [c for c in (after or {"containers": [None]})["containers"]
+            if c is None or c["pid"] == prog["pid"]]
+    check(part, after is not None and not left,
+          f"after the program closed its iommufd, state lists none of it ({len(left)} left)")
+
+
 def tracers():
     for who in ("trace", "serve"):
         rc = read(None, f"{who}.rc").strip()
@@ -158,5 +205,7 @@ def tracers():
 
 part_storm()
 part_hold()
+if ioas_n:
+    part_ioas()
 tracers()
 sys.exit(1 if failed else 0)

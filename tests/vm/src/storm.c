@@ -9,6 +9,9 @@
  *       in all (CALLS - HELD rounded down to an even number); HELD mappings are left.
  *   storm BDF GROUP hold HELD: map HELD one-page mappings (more than the tracer's mappings map
  *       holds, to see that overflow counted and the container marked incomplete).
+ *   storm - - ioas N: open /dev/iommu and allocate N IOAS in it (more than the tracer's
+ *       containers map holds, 1,024: thousands of containers), and map one page into each;
+ *       prints its pid and the IOAS ids instead of mappings.
  *
  * Then it prints one JSON line: its pid, the calls it made, and every mapping it holds (iova,
  * size, vaddr), and holds its files open until a line arrives on stdin (or, once stdin is at its
@@ -17,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/iommufd.h>
 #include <linux/vfio.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -126,6 +130,39 @@ static void print_held(const struct held *h, uint64_t n, const char *mode)
 	fflush(stdout);
 }
 
+/* N IOAS in one iommufd, a page mapped into each at an IOVA the kernel picks */
+static int ioas_mode(uint64_t n, void *page)
+{
+	char line[16];
+	int fd = open("/dev/iommu", O_RDWR);
+
+	if (fd < 0)
+		die("open /dev/iommu", 0);
+	printf("{\"pid\":%d,\"mode\":\"ioas\",\"ioas\":[", getpid());
+	for (uint64_t i = 0; i < n; i++) {
+		struct iommu_ioas_alloc a = { .size = sizeof(a) };
+		struct iommu_ioas_map m = { .size = sizeof(m),
+					    .flags = IOMMU_IOAS_MAP_READABLE |
+						     IOMMU_IOAS_MAP_WRITEABLE,
+					    .user_va = (uintptr_t)page,
+					    .length = PAGE };
+
+		if (ioctl(fd, IOMMU_IOAS_ALLOC, &a))
+			die("allocate an IOAS", 0);
+		m.ioas_id = a.out_ioas_id;
+		if (ioctl(fd, IOMMU_IOAS_MAP, &m))
+			die("map a page into an IOAS", 0);
+		maps++;
+		printf("%s%u", i ? "," : "", a.out_ioas_id);
+	}
+	printf("]}\n");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		for (;;)
+			pause();
+	return 0;
+}
+
 static int parse_count(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -142,13 +179,24 @@ int main(int argc, char **argv)
 	char *buf, line[16];
 	int c;
 
+	if (argc == 5 && !strcmp(argv[3], "ioas")) {
+		if (parse_count(argv[4], 100000, &nheld)) {
+			fprintf(stderr, "storm: bad IOAS count %s\n", argv[4]);
+			return 2;
+		}
+		buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED)
+			die("allocate", 0);
+		memset(buf, 0x5a, PAGE);
+		return ioas_mode(nheld, buf);
+	}
 	if (argc < 5 || (strcmp(argv[3], "storm") && strcmp(argv[3], "hold")) ||
 	    parse_count(argv[4], IOVA_SLOTS / 2, &nheld) ||
 	    (!strcmp(argv[3], "storm") &&
 	     (argc != 6 || parse_count(argv[5], 100000000, &calls) || calls < nheld)) ||
 	    (!strcmp(argv[3], "hold") && argc != 5)) {
 		fprintf(stderr, "usage: storm BDF GROUP storm HELD CALLS | storm BDF GROUP hold "
-				"HELD\n");
+				"HELD | storm - - ioas N\n");
 		return 2;
 	}
 	if (!strcmp(argv[3], "storm"))

@@ -398,11 +398,43 @@ int mirror_reclaim(const struct tracer *t)
 	return n;
 }
 
+/*
+ * A container file whose container (type1) or one of whose IOAS (iommufd) had no room in the
+ * containers map: listed as one container of that file, untracked and incomplete (nothing of
+ * it is known), never left out as if it were not there. An iommufd's IOAS that did find room
+ * are listed as well, each on its own.
+ */
+static void add_untracked(struct mirror *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct mirror_file *mf = &m->files[i];
+		struct mirror_container *c;
+
+		if (!(mf->f.flags & VFS_FILE_NO_CONTAINER) ||
+		    (mf->f.kind != VFS_KIND_CONTAINER && mf->f.kind != VFS_KIND_IOMMUFD))
+			continue;
+		c = &m->ctrs[m->nctrs];
+		memset(c, 0, sizeof(*c));
+		c->maps = calloc(1, sizeof(*c->maps));
+		if (!c->maps)
+			continue;
+		c->file = mf->file;
+		c->c.flags = VFS_CTR_UNTRACKED | VFS_CTR_INCOMPLETE |
+			     (mf->f.kind == VFS_KIND_IOMMUFD ? VFS_CTR_IOMMUFD : 0);
+		c->c.tgid = mf->f.tgid;
+		memcpy(c->c.comm, mf->f.comm, sizeof(c->c.comm));
+		TERMINATE(c->c.comm);
+		c->c.first_ns = mf->f.first_ns;
+		mirror_qemu_ranges(c->maps, 0, PAGE_4K, &c->ranges);
+		m->nctrs++;
+	}
+}
+
 static int load_containers(struct mirror *m, const struct tracer *t)
 {
 	struct ctr_rec *cr;
 	struct map_rec *mr;
-	size_t nc, nm, j = 0;
+	size_t nc, nm, j = 0, extra = 0;
 	int err;
 
 	err = read_hash(tracer__map_fd(t, TRACER_MAP_CONTAINERS), sizeof(cr->k),
@@ -417,7 +449,10 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 	}
 	if (nm) /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
 		qsort(mr, nm, sizeof(*mr), cmp_map_rec);
-	m->ctrs = calloc(nc ? nc : 1, sizeof(*m->ctrs));
+	/* room for an untracked container per file that says one had no room (add_untracked) */
+	for (size_t i = 0; i < m->nfiles; i++)
+		extra += !!(m->files[i].f.flags & VFS_FILE_NO_CONTAINER);
+	m->ctrs = calloc(nc + extra ? nc + extra : 1, sizeof(*m->ctrs));
 	if (!m->ctrs) {
 		free(cr);
 		free(mr);
@@ -452,6 +487,7 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 		}
 		mirror_qemu_ranges(c->maps, c->nmaps, PAGE_4K, &c->ranges);
 	}
+	add_untracked(m);
 	qsort(m->ctrs, m->nctrs, sizeof(*m->ctrs), cmp_ctr);
 	for (size_t i = 0; i < m->nctrs; i++)
 		m->ctrs[i].id = i + 1;
@@ -967,7 +1003,10 @@ static void print_container_head(const struct mirror_container *c, FILE *out)
 		c->id, container_backend(v), v->tgid, v->comm, (uint64_t)v->mappings,
 		(uint64_t)v->mapped_bytes,
 		v->flags & VFS_CTR_PARTIAL ? " [partially known: set up before tracing]" : "",
-		v->flags & VFS_CTR_INCOMPLETE ? " [incomplete: mapping map full]" : "");
+		v->flags & VFS_CTR_UNTRACKED ?
+			" [incomplete: not tracked, the containers map was full]" :
+		v->flags & VFS_CTR_INCOMPLETE ? " [incomplete: mapping map full]" :
+						"");
 	if (c->ioas)
 		fprintf(out, "  ioas %u\n", c->ioas);
 }
@@ -987,6 +1026,9 @@ static void container_head_json(const struct mirror *m, const struct mirror_cont
 	json_kv_string(jw, "comm", v->comm);
 	json_kv_bool(jw, "partial", v->flags & VFS_CTR_PARTIAL);
 	json_kv_bool(jw, "incomplete", v->flags & VFS_CTR_INCOMPLETE);
+	/* nothing of it is known: the containers map had no room (--json users: skip its
+	 * numbers) */
+	json_kv_bool(jw, "untracked", v->flags & VFS_CTR_UNTRACKED);
 	json_kv_u64(jw, "mapped_bytes", v->mapped_bytes);
 	json_kv_u64(jw, "mapping_count", v->mappings);
 	json_kv_u64(jw, "maps_seen", v->maps);
