@@ -33,6 +33,17 @@ check "it is booted once more, and that boot is stopped too" \
 check "the failure says how many boots it tried" grep -q 'never reached the command in 2 boots' <<<"$err"
 check "the command never ran" test "${err/never-here/}" = "$err"
 
+# A guest whose QEMU ends before the command started (here: no init, the kernel panics at
+# boot) is booted once more too, then fails with the console shown.
+err=$(VM_APPEND="rdinit=/nonexistent init=/nonexistent" \
+	$run -q -k "$k" -t 120 -- 'echo never-here' 2>&1)
+rc=$?
+check "a guest that dies before the command fails (exit 125)" test $rc -eq 125
+check "QEMU's early end is reported and the guest booted once more" \
+	grep -q 'before the guest reached the command (boot try 2 of 2)' <<<"$err"
+check "the console of the failed boot is shown" grep -q 'console|' <<<"$err"
+check "that command never ran either" test "${err/never-here/}" = "$err"
+
 err=$($run -q -k "$k" -t 120 -- 'echo c > /proc/sysrq-trigger; sleep 60' 2>&1 >/dev/null)
 rc=$?
 check "a panicking guest fails (exit 125)" test $rc -eq 125
