@@ -211,6 +211,7 @@ int main(int argc, char **argv)
 	if (argc < 2 || !blob) {
 		fprintf(stderr, "usage: mig_drive BDF [--chunk BYTES] [--syncs N] [--pause-ms MS] "
 				"[--idle-calls N] [--no-log]\n");
+		free(blob);
 		return 2;
 	}
 	bdf = argv[1];
@@ -320,5 +321,6 @@ int main(int argc, char **argv)
 	else
 		printf("%" PRIu64, size);
 	printf("}\n");
+	free(blob); /* LeakSanitizer checks the guest programs too (make SANITIZE=1) */
 	return 0;
 }
