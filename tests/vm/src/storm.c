@@ -229,5 +229,6 @@ int main(int argc, char **argv)
 	if (!fgets(line, sizeof(line), stdin))
 		for (;;)
 			pause();
+	free(h); /* LeakSanitizer checks the guest programs too (make SANITIZE=1) */
 	return 0;
 }
