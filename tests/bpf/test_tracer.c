@@ -443,6 +443,94 @@ static void test_unmap_removes_covered_mappings_and_recomputes_summary(void **st
 	drain();
 }
 
+/* The summary counters of a container are written by the BPF side without locks: two threads
+ * mapping and unmapping at once can leave them wrong (the hostile scenario's threads case saw
+ * a container with its 160 mappings listed and one mapping's bytes missing). `state` derives a
+ * complete container's summary from the mappings it lists. Here the counters are made wrong
+ * on purpose, as that race leaves them. */
+static void test_summary_comes_from_the_listed_mappings_not_racy_counters(void **state)
+{
+	int cfd = tracer__map_fd(tr, TRACER_MAP_CONTAINERS);
+	const struct mirror_container *c;
+	struct vfs_ctr_key k = { 0 };
+	struct vfs_container v;
+	struct mirror *m;
+	int fd;
+
+	k.file = new_container(&fd);
+	map_dma(fd, 0x100000, 0x10000);
+	map_dma(fd, 0x200000, 0x10000);
+	map_dma(fd, 0x100000000ULL, 0x20000);
+	assert_int_equal(bpf_map_lookup_elem(cfd, &k, &v), 0);
+	assert_int_equal(v.mapped_bytes, 0x40000);
+	v.mapped_bytes -= 0x10000; /* what the race leaves */
+	v.mappings = 7;
+	v.max32 = 0x1fffff;
+	assert_int_equal(bpf_map_update_elem(cfd, &k, &v, BPF_EXIST), 0);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, k.file, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 3);
+	assert_int_equal(c->c.mappings, 3);
+	assert_int_equal(c->c.mapped_bytes, 0x40000);
+	assert_int_equal(c->c.min32, 0x100000);
+	assert_int_equal(c->c.max32, 0x20ffff);
+	assert_int_equal(c->c.min64, 0x100000000ULL);
+	assert_int_equal(c->c.max64, 0x10001ffffULL);
+	assert_int_equal(c->ranges.len32, 0x110000);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
+struct racer {
+	int fd;
+	uint64_t base;
+};
+
+static void *race_maps(void *arg)
+{
+	const struct racer *r = arg;
+
+	for (uint64_t i = 0; i < 400; i++) {
+		map_dma(r->fd, r->base + i * 0x10000, 0x10000);
+		if (i % 2 == 0)
+			unmap_dma(r->fd, r->base + i * 0x10000, 0x10000, 0);
+	}
+	return NULL;
+}
+
+/* The same race for real: two threads map and unmap on one container at once; `state` lists
+ * what is left and sums exactly that. */
+static void test_threads_racing_on_one_container_leave_an_exact_summary(void **state)
+{
+	struct racer r[2];
+	pthread_t th[2];
+	const struct mirror_container *c;
+	struct mirror *m;
+	uint64_t file;
+	int fd;
+
+	file = new_container(&fd);
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct racer){ .fd = fd, .base = (uint64_t)(i + 1) << 28 };
+		assert_int_equal(pthread_create(&th[i], NULL, race_maps, &r[i]), 0);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	assert_int_equal(mirror__new(&m), 0);
+	assert_int_equal(mirror__load(m, tr), 0);
+	c = find_container(m, file, 0);
+	assert_non_null(c);
+	assert_int_equal(c->nmaps, 400);
+	assert_int_equal(c->c.mappings, 400);
+	assert_int_equal(c->c.mapped_bytes, 400 * 0x10000);
+	mirror__free(m);
+	close(fd);
+	drain();
+}
+
 static void test_colliding_numbers_decode_by_fd_kind(void **state)
 {
 	int ctr = open_fake("vfio/vfio"), dev = open_fake("vfio/devices/vfio0");
@@ -1334,6 +1422,8 @@ int main(void)
 		cmocka_unit_test(test_type1_dirty_session_is_mirrored),
 		cmocka_unit_test(test_iommufd_close_deletes_its_entries_by_key),
 		cmocka_unit_test(test_iommufd_close_with_many_objects_walks_and_forgets),
+		cmocka_unit_test(test_summary_comes_from_the_listed_mappings_not_racy_counters),
+		cmocka_unit_test(test_threads_racing_on_one_container_leave_an_exact_summary),
 		cmocka_unit_test(test_containers_map_full_marks_the_file_untracked),
 		cmocka_unit_test(test_dma_logging_start_ranges_and_report_are_mirrored),
 		cmocka_unit_test(

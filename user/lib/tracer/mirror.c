@@ -430,6 +430,40 @@ static void add_untracked(struct mirror *m)
 	}
 }
 
+/*
+ * A complete container's summary, from the mappings listed rather than from the BPF side's
+ * counters: threads mapping and unmapping on one container at once race on those counters
+ * (an unmap's walk writes back what it summed while another thread adds), and only the
+ * mappings map says what is there. An incomplete container keeps the counters: they count
+ * mappings the map had no room for.
+ */
+static void summarize(struct mirror_container *c)
+{
+	struct vfs_container *v = &c->c;
+
+	if (v->flags & VFS_CTR_INCOMPLETE)
+		return;
+	v->mapped_bytes = v->mappings = 0;
+	v->min32 = v->max32 = v->min64 = v->max64 = 0;
+	for (size_t i = 0; i < c->nmaps; i++) {
+		uint64_t iova = c->maps[i].iova, end = iova + c->maps[i].size - 1;
+
+		if (end <= UINT32_MAX) {
+			if (!v->max32 || iova < v->min32)
+				v->min32 = iova;
+			if (end > v->max32)
+				v->max32 = end;
+		} else {
+			if (!v->max64 || iova < v->min64)
+				v->min64 = iova;
+			if (end > v->max64)
+				v->max64 = end;
+		}
+		v->mapped_bytes += c->maps[i].size;
+		v->mappings++;
+	}
+}
+
 static int load_containers(struct mirror *m, const struct tracer *t)
 {
 	struct ctr_rec *cr;
@@ -485,6 +519,7 @@ static int load_containers(struct mirror *m, const struct tracer *t)
 				.bar = mr[j].v.device && own_device(m, c, mr[j].v.device),
 			};
 		}
+		summarize(c);
 		mirror_qemu_ranges(c->maps, c->nmaps, PAGE_4K, &c->ranges);
 	}
 	add_untracked(m);
