@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "vfioscope/common/clock.h"
@@ -49,6 +52,27 @@ struct trace_ctx {
 	struct json_writer *jw;
 };
 
+/* The ring the calls travel in: 16 MiB holds about 120,000 calls, 60 ms of a flood of two
+ * million a second, so a reader the scheduler leaves aside for a while loses none (docs/tracer.md,
+ * "A flood"). `state` and `serve` stream no calls and keep the library's 1 MiB. */
+#define TRACE_RINGBUF_DEFAULT (16u << 20)
+
+/* The lines go out in large writes when nobody watches them scroll: a 1 MiB stdio buffer
+ * (glibc picks 4 KiB for a pipe: a write, and a wakeup of the reading side, every 30 lines),
+ * and a pipe that holds 1 MiB, so the reader of the pipe is not woken for each buffer. A
+ * terminal keeps line buffering. */
+static void output_setup(void)
+{
+	struct stat st;
+
+	if (isatty(STDOUT_FILENO))
+		return;
+	setvbuf(stdout, NULL, _IOFBF, 1u << 20);
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
+		fcntl(STDOUT_FILENO, F_SETPIPE_SZ,
+		      1u << 20); /* best effort: the pipe still works */
+}
+
 static void trace_usage(FILE *out)
 {
 	fprintf(out,
@@ -67,7 +91,7 @@ static void trace_usage(FILE *out)
 		"so that `vfioscope state` shows the state it tracks. When it stops it says on\n"
 		"stderr how many calls it traced, printed and lost. --ringbuf-size sets the\n"
 		"ring buffer the calls travel in (a power of two from the page size to 1G;\n"
-		"default 1M): a call that finds it full is counted as lost, the state stays\n"
+		"default 16M): a call that finds it full is counted as lost, the state stays\n"
 		"exact. --max-mappings\n"
 		"sets how many DMA mappings the state holds (default 16384, at most 4194304): a\n"
 		"container with more is marked incomplete. Needs CAP_BPF and CAP_PERFMON (or\n"
@@ -150,7 +174,9 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 	};
 	int c, err;
 
-	*a = (struct trace_args){ .topts = { .sz = sizeof(a->topts) }, .pin = true };
+	*a = (struct trace_args){ .topts = { .sz = sizeof(a->topts),
+					     .ringbuf_size = TRACE_RINGBUF_DEFAULT },
+				  .pin = true };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":jp:c:d:n:m:h", opts, NULL)) != -1) {
@@ -310,6 +336,7 @@ int cmd_trace(int argc, char **argv)
 		return err;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	output_setup();
 	err = setup(&a, &t, &m, &tc);
 	if (!err) {
 		report_programs(t);
