@@ -39,6 +39,13 @@ struct vfio_iommu_info {
 };
 
 /*
+ * The capability chain of a type1 VFIO_IOMMU_GET_INFO answer (@buf, @len bytes as the kernel
+ * filled them) into @info: the valid IOVA windows and the migration (dirty tracking)
+ * capability. Capabilities may sit at any 4-byte offset; nothing is read past @len.
+ */
+void vfio_type1_caps(const void *buf, size_t len, struct vfio_iommu_info *info);
+
+/*
  * Whether the iommufd backend can work here: 0, or -ENOENT with a reason in why
  * ("/dev/iommu is missing: this kernel has no CONFIG_IOMMUFD").
  */

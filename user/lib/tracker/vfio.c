@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,11 +418,62 @@ fail:
 	return err;
 }
 
+void vfio_type1_caps(const void *buf, size_t len, struct vfio_iommu_info *info)
+{
+	struct vfio_iommu_type1_info t;
+	uint32_t off;
+
+	if (len < sizeof(t))
+		return;
+	memcpy(&t, buf, sizeof(t));
+	/* The kernel places capabilities at offsets aligned to 4 bytes only (6.1 puts the IOVA
+	 * range one at 0x144): each is copied out, never read through a cast pointer, and never
+	 * past what the kernel filled. */
+	off = (t.flags & VFIO_IOMMU_INFO_CAPS) ? t.cap_offset : 0;
+	while (off && off + sizeof(struct vfio_info_cap_header) <= len) {
+		const char *base = (const char *)buf + off;
+		struct vfio_info_cap_header h;
+
+		memcpy(&h, base, sizeof(h));
+		if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+		    off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) <= len) {
+			struct vfio_iommu_type1_info_cap_iova_range r;
+			const char *ranges = base + offsetof(typeof(r), iova_ranges);
+			uint32_t n = 0;
+
+			memcpy(&r, base, sizeof(r));
+			for (uint32_t i = 0; i < r.nr_iovas && i < VFIO_MAX_WINDOWS; i++) {
+				struct vfio_iova_range w;
+
+				if ((size_t)(ranges - (const char *)buf) + (i + 1) * sizeof(w) >
+				    len)
+					break;
+				memcpy(&w, ranges + i * sizeof(w), sizeof(w));
+				info->windows[i].iova = w.start;
+				/* inclusive end; the whole space is reported as length 0 */
+				info->windows[i].length = w.end - w.start + 1;
+				n++;
+			}
+			info->nr_windows = n;
+		} else if (h.id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION &&
+			   off + sizeof(struct vfio_iommu_type1_info_cap_migration) <= len) {
+			struct vfio_iommu_type1_info_cap_migration m;
+
+			memcpy(&m, base, sizeof(m));
+			info->has_migration = true;
+			info->mig_pgsize_bitmap = m.pgsize_bitmap;
+			info->max_dirty_bitmap_size = m.max_dirty_bitmap_size;
+		}
+		if (!h.next || h.next <= off)
+			break;
+		off = h.next;
+	}
+}
+
 static int type1_info(struct vfio_container *c, struct vfio_iommu_info *info)
 {
 	struct vfio_iommu_type1_info *ti;
 	size_t argsz = 4096;
-	uint32_t off;
 	int err;
 
 	for (;;) {
@@ -443,32 +495,7 @@ static int type1_info(struct vfio_container *c, struct vfio_iommu_info *info)
 	}
 	if (ti->flags & VFIO_IOMMU_INFO_PGSIZES)
 		info->iova_pgsizes = ti->iova_pgsizes;
-	off = (ti->flags & VFIO_IOMMU_INFO_CAPS) ? ti->cap_offset : 0;
-	while (off && off + sizeof(struct vfio_info_cap_header) <= argsz) {
-		struct vfio_info_cap_header *h = (void *)((char *)ti + off);
-
-		if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-			struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
-
-			for (uint32_t i = 0; i < r->nr_iovas && i < VFIO_MAX_WINDOWS; i++) {
-				info->windows[i].iova = r->iova_ranges[i].start;
-				/* inclusive end; the whole space is reported as length 0 */
-				info->windows[i].length =
-					r->iova_ranges[i].end - r->iova_ranges[i].start + 1;
-			}
-			info->nr_windows = r->nr_iovas < VFIO_MAX_WINDOWS ? r->nr_iovas :
-									    VFIO_MAX_WINDOWS;
-		} else if (h->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION) {
-			struct vfio_iommu_type1_info_cap_migration *m = (void *)h;
-
-			info->has_migration = true;
-			info->mig_pgsize_bitmap = m->pgsize_bitmap;
-			info->max_dirty_bitmap_size = m->max_dirty_bitmap_size;
-		}
-		if (!h->next || h->next <= off)
-			break;
-		off = h->next;
-	}
+	vfio_type1_caps(ti, argsz, info);
 	free(ti);
 	return 0;
 }
