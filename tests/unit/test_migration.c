@@ -280,6 +280,29 @@ static void test_source_and_destination_are_joined(void **state)
 	migrations__free(ms);
 }
 
+/* The origin of every view is the earliest call's entry, whatever order the records came in:
+ * the destination's short SET is recorded first, the source's DMA-logging START, which began
+ * 2 ms earlier and took 5 ms, second. Counted from the first record, the source's start was
+ * negative (a CI run of migrations_qemu printed it as 18446744073708228432). */
+static void test_origin_is_the_earliest_entry_not_the_first_record(void **state)
+{
+	struct vfs_mig_event start = rec(DEV, VFS_MIG_LOG_START, 1003);
+	struct migrations *ms;
+	const struct migration *src;
+
+	assert_int_equal(migrations__new(&ms), 0);
+	set(ms, DEV2, 1000, RUNNING, RESUMING, 0); /* a 1 us call */
+	start.latency_ns = 5 * MS;
+	start.ret = 0;
+	assert_int_equal(migrations__add(ms, &start), 0);
+	assert_int_equal(migrations__count(ms), 2);
+	assert_int_equal(migrations__origin_ns(ms), 998 * MS);
+	src = migrations__get(ms, 1);
+	assert_true(src->start_ns >= migrations__origin_ns(ms));
+	assert_int_equal(src->start_ns - migrations__origin_ns(ms), 0);
+	migrations__free(ms);
+}
+
 /* QEMU without PRE_COPY: the destination enters RESUMING when the stream begins, before the
  * source's device leaves RUNNING; a destination done before the source began is not its peer */
 static void test_a_destination_resuming_before_the_source_stops_is_joined(void **state)
@@ -418,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_no_precopy_answers_cannot_tell),
 		cmocka_unit_test(test_syncs_count_pages_only_with_the_kernel_hook),
 		cmocka_unit_test(test_source_and_destination_are_joined),
+		cmocka_unit_test(test_origin_is_the_earliest_entry_not_the_first_record),
 		cmocka_unit_test(test_a_destination_resuming_before_the_source_stops_is_joined),
 		cmocka_unit_test(test_a_new_migration_of_the_same_device_is_a_new_entry),
 		cmocka_unit_test(test_bytes_of_calls_not_seen_count_from_the_data_fd_position),

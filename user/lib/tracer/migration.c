@@ -27,6 +27,7 @@ struct migrations {
 	size_t n, cap;
 	struct vfs_mig_event *events;
 	size_t nevents, events_cap;
+	uint64_t origin_ns; /* the earliest entry of any record (0: none yet) */
 };
 
 const char *migration_state_name(uint32_t state)
@@ -93,9 +94,14 @@ const struct vfs_mig_event *migrations__events(const struct migrations *ms, size
 	return ms->events;
 }
 
+/* The time every view counts from: the earliest entry of a call of any record, not the
+ * first record's. Records arrive in the order the calls ended, so a long call (the source's
+ * DMA-logging START) recorded after a short one (the destination's RESUMING) began before it:
+ * counted from the first record, the source started 1.3 ms "before zero" and its start wrapped
+ * around as an unsigned number (a CI run of migrations_qemu). */
 uint64_t migrations__origin_ns(const struct migrations *ms)
 {
-	return ms->nevents ? ms->events[0].ts_ns - ms->events[0].latency_ns : 0;
+	return ms->origin_ns;
 }
 
 /* The latest migration of this device file, finished or not. */
@@ -364,6 +370,12 @@ int migrations__add(struct migrations *ms, const struct vfs_mig_event *ev)
 		ms->events_cap = cap;
 	}
 	ms->events[ms->nevents++] = *ev;
+	{
+		uint64_t entry = ev->ts_ns > ev->latency_ns ? ev->ts_ns - ev->latency_ns : 0;
+
+		if (ms->nevents == 1 || entry < ms->origin_ns)
+			ms->origin_ns = entry;
+	}
 	/* a finished migration still takes its device's late records (QEMU's source stops DMA
 	 * logging after STOP) until a new one begins */
 	if ((!m || m->outcome != MIGRATION_UNDER_WAY) && begins_migration(ev)) {
