@@ -158,7 +158,7 @@ static void one_run(const char *vs, const char *mode, bool test_hook, double rat
 {
 	char *argv[10] = { (char *)vs, "trace", "--no-pin" };
 	int out[2], err[2], n = 3;
-	char buf[4096];
+	static char buf[1 << 20]; /* trace's stderr: a line per loss, then its summary */
 	size_t used = 0;
 	struct drain d = { 0 };
 	double cpu0;
