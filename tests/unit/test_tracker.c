@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vfioscope/common/bitmap.h"
@@ -527,6 +530,78 @@ static void test_tracker_without_memory_refuses_device_start(void **state)
 	assert_non_null(strstr(tracker__error(f->t), "no mapped RAM"));
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Virtual memory in use by this process, in bytes (/proc/self/statm's first field). */
+static unsigned long long vm_size(void)
+{
+	unsigned long long pages = 0;
+	FILE *fp = fopen("/proc/self/statm", "r");
+
+	if (fp) {
+		if (fscanf(fp, "%llu", &pages) != 1)
+			pages = 0;
+		fclose(fp);
+	}
+	return pages * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Memory exhausted for a large bitmap: 8 TiB of RAM needs a 256 MiB bitmap, and the address
+ * space is limited to what the process uses plus 64 MiB (RLIMIT_AS, in a child). The real
+ * allocation fails; the error names the bitmap and its size, and no device logs. In a guest the
+ * RAM a layout describes is mapped before its bitmaps, so memory runs out there first
+ * (track_faults checks that case); only the simulator can hold 8 TiB it never maps.
+ */
+static void test_tracker_memory_exhausted_for_a_large_bitmap_starts_nothing(void **state)
+{
+	struct fx *f = *state;
+	int status;
+	pid_t pid;
+
+#ifdef UNDER_ASAN
+	skip(); /* AddressSanitizer reserves terabytes of address space for its shadow */
+#endif
+	f->secs[0].size = 8ULL << 40;
+	f->opts.nr_sections = 1;
+	f->opts.method = TRACKER_METHOD_DEVICE;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		int err;
+
+		rl.rlim_cur = rl.rlim_max = vm_size() + (64ULL << 20);
+		if (setrlimit(RLIMIT_AS, &rl))
+			_exit(10);
+		err = tracker__new(&f->opts, &f->t);
+		if (err != -ENOMEM)
+			_exit(11);
+		if (!strstr(f->last_log, "failed to allocate the dirty bitmap of section [0x0, "
+					 "+0x80000000000) (2147483648 pages, 262144 KiB): Cannot "
+					 "allocate memory")) {
+			fprintf(stderr, "log: %s\n", f->last_log);
+			_exit(12);
+		}
+		if (f->sim.dev[0].starts || f->sim.dev[1].starts || f->sim.iommu_starts)
+			_exit(13);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* without the limit the same tracker is built (the limit is what failed it) */
+	new_tracker(f);
+	assert_int_equal(tracker__start(f->t), 0);
+	assert_true(f->sim.dev[0].logging);
+}
+
 static void test_tracker_free_stops_active_tracking(void **state)
 {
 	struct fx *f = *state;
@@ -672,6 +747,7 @@ int main(void)
 		T(test_tracker_exact_ranges_sent_when_device_accepts),
 		T(test_tracker_skips_non_ram_sections),
 		T(test_tracker_without_memory_refuses_device_start),
+		T(test_tracker_memory_exhausted_for_a_large_bitmap_starts_nothing),
 		T(test_tracker_free_stops_active_tracking),
 		T(test_tracker_calls_the_sync_callback_with_each_sync),
 		T(test_tracker_reports_each_query_including_the_failed_one),

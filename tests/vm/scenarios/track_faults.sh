@@ -3,6 +3,9 @@
 # driver's own state (`logging` in its debugfs counters) and its log_stop calls:
 # - `track` killed with SIGKILL mid-session: the kernel closes the device fd, and closing the
 #   device's last fd ends its logging (the driver's close_device);
+# - memory exhausted: `track` under an address-space limit below its layout's RAM (the RAM is
+#   mapped before the bitmaps, so it runs out first; the bitmaps' own failure is in
+#   tests/unit/test_tracker.c);
 # - a REPORT that fails in the driver mid-session (EIO, then ENOMEM: an exhausted allocation),
 #   on kernels whose REPORT reaches the driver;
 # - the device removed through sysfs while tracked: the kernel asks for the device back (the PCI
@@ -57,6 +60,22 @@ for b in $backends; do
 	out=$(vfs track -d "$bdf" --backend "$b" --layout $L --count 1 --json 2>&1)
 	check "$b: after the kill the device starts logging again (nothing left behind)" \
 		sh -c 'echo "$0" | grep "\"event\":\"start\"" | grep -q "\"method\":\"device\""' "$out"
+
+	# ---- memory exhausted: the address space limited below the layout's RAM ----
+	if ldd "$V" 2>/dev/null | grep -q libasan; then
+		echo "skip: $b: memory limit (AddressSanitizer reserves terabytes of address space)"
+	else
+		out=$( (ulimit -v 49152 && exec "$V" track -d "$bdf" --backend "$b" --layout $L --count 1 --json) 2>&1)
+		rc=$?
+		echo "$out" | tail -n 2
+		check "$b: with 48 MiB of address space for a 64 MiB layout: exit 1, the error names the step and errno" \
+			sh -c '[ $0 = 1 ] && echo "$1" | grep -q "failed to allocate 67108864 bytes for section at 0x0: Cannot allocate memory"' \
+			"$rc" "$out"
+		check "$b: nothing started: the driver does not log (logging $(logging))" [ "$(logging)" = 0 ]
+		out=$(vfs track -d "$bdf" --backend "$b" --layout $L --count 1 --json 2>&1)
+		check "$b: without the limit the device starts logging (nothing left behind)" \
+			sh -c 'echo "$0" | grep "\"event\":\"start\"" | grep -q "\"method\":\"device\""' "$out"
+	fi
 
 	# ---- a REPORT that fails in the driver ----
 	if [ $report_ok = 1 ]; then

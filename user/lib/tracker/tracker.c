@@ -361,13 +361,26 @@ static int sections_prepare(struct tracker *t, struct range_set *set)
 		if (s->size > t->max_map_bytes)
 			t->max_map_bytes = s->size;
 		ts->bm = bitmap__new(ts->pages);
-		if (!ts->bm)
+		if (!ts->bm) {
+			pr_err("failed to allocate the dirty bitmap of section [0x%llx, +0x%llx) "
+			       "(%llu pages, %llu KiB): %s",
+			       (unsigned long long)s->iova, (unsigned long long)s->size,
+			       (unsigned long long)ts->pages,
+			       (unsigned long long)((ts->pages + 63) / 64 * 8 / 1024),
+			       strerror(ENOMEM));
 			return -ENOMEM;
+		}
 		t->nr_secs++;
 	}
 	t->global = bitmap__new(t->total_pages);
-	if (!t->global)
+	if (!t->global) {
+		pr_err("failed to allocate the dirty bitmap of the guest's RAM (%llu pages, %llu KiB): "
+		       "%s",
+		       (unsigned long long)t->total_pages,
+		       (unsigned long long)((t->total_pages + 63) / 64 * 8 / 1024),
+		       strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	err = dirty_ranges__build(&dr, t->qemu_ranges, 3);
 	if (err < 0)
 		return err;
