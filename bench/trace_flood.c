@@ -31,18 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vfioscope/common/clock.h"
+
 #define THREADS 2
 #define BATCH	256
 
 static int vfio_fd;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 struct gen {
 	pthread_t th;
@@ -56,9 +50,9 @@ struct gen {
 static void *generate(void *arg)
 {
 	struct gen *g = arg;
-	uint64_t t0 = now_ns(), t;
+	uint64_t t0 = clock_mono_ns(), t;
 
-	while ((t = now_ns()) - t0 < g->ns) {
+	while ((t = clock_mono_ns()) - t0 < g->ns) {
 		uint64_t due = (uint64_t)((double)(t - t0) * g->rate / 1e9);
 
 		if (g->calls > due + BATCH) {
@@ -71,7 +65,7 @@ static void *generate(void *arg)
 			ioctl(vfio_fd, VFIO_GET_API_VERSION);
 		g->calls += BATCH;
 	}
-	g->ns = now_ns() - t0;
+	g->ns = clock_mono_ns() - t0;
 	return NULL;
 }
 
@@ -216,13 +210,13 @@ static void one_run(const char *vs, const char *mode, bool test_hook, double rat
 		kill(pid, SIGSTOP);
 	r->calls = flood(rate, secs, &r->reached);
 	if (ring) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_mono_ns();
 
 		kill(pid, SIGCONT);
 		while (__atomic_load_n(&d.lines, __ATOMIC_RELAXED) < r->calls &&
-		       now_ns() - t0 < 120000000000ULL)
+		       clock_mono_ns() - t0 < 120000000000ULL)
 			usleep(1000);
-		r->drain_s = (double)(now_ns() - t0) / 1e9;
+		r->drain_s = (double)(clock_mono_ns() - t0) / 1e9;
 	}
 	kill(pid, SIGINT);
 	used = 0;
