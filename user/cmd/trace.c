@@ -68,9 +68,9 @@ static void output_setup(void)
 	if (isatty(STDOUT_FILENO))
 		return;
 	setvbuf(stdout, NULL, _IOFBF, 1u << 20);
+	/* best effort: a pipe that keeps its size still works */
 	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode))
-		fcntl(STDOUT_FILENO, F_SETPIPE_SZ,
-		      1u << 20); /* best effort: the pipe still works */
+		fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1u << 20);
 }
 
 static void trace_usage(FILE *out)

@@ -332,6 +332,12 @@ static void set_err(struct tracker *t, const char *fmt, ...)
 
 /* The sections to track, page-aligned, each with its bitmap; QEMU's ranges computed over them
  * into t->qemu_ranges, the exact set into @set. */
+/* A bitmap of @pages bits, in KiB as it is allocated (whole 64-bit words), for messages. */
+static unsigned long long bitmap_kib(uint64_t pages)
+{
+	return (unsigned long long)((pages + 63) / 64 * 8 / 1024);
+}
+
 static int sections_prepare(struct tracker *t, struct range_set *set)
 {
 	struct dirty_ranges dr;
@@ -365,8 +371,7 @@ static int sections_prepare(struct tracker *t, struct range_set *set)
 			pr_err("failed to allocate the dirty bitmap of section [0x%llx, +0x%llx) "
 			       "(%llu pages, %llu KiB): %s",
 			       (unsigned long long)s->iova, (unsigned long long)s->size,
-			       (unsigned long long)ts->pages,
-			       (unsigned long long)((ts->pages + 63) / 64 * 8 / 1024),
+			       (unsigned long long)ts->pages, bitmap_kib(ts->pages),
 			       strerror(ENOMEM));
 			return -ENOMEM;
 		}
@@ -376,8 +381,7 @@ static int sections_prepare(struct tracker *t, struct range_set *set)
 	if (!t->global) {
 		pr_err("failed to allocate the dirty bitmap of the guest's RAM (%llu pages, %llu KiB): "
 		       "%s",
-		       (unsigned long long)t->total_pages,
-		       (unsigned long long)((t->total_pages + 63) / 64 * 8 / 1024),
+		       (unsigned long long)t->total_pages, bitmap_kib(t->total_pages),
 		       strerror(ENOMEM));
 		return -ENOMEM;
 	}
