@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "vfioscope/common/clock.h"
+#include "standin.h"
 
 #define THREADS 2
 #define BATCH	256
@@ -275,7 +276,7 @@ int main(int argc, char **argv)
 	double rate = argc > 2 ? atof(argv[2]) : 2e6;
 	double secs = argc > 3 ? atof(argv[3]) : 10;
 	const char *mode = argc > 4 ? argv[4] : NULL;
-	char dir[64], path[96];
+	struct standin sc;
 	struct run base, full, burst;
 	double bare;
 	bool real_vfio;
@@ -285,15 +286,8 @@ int main(int argc, char **argv)
 		return 77;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(dir, sizeof(dir), "/dev/shm/vfsf-%d", getpid());
-	snprintf(path, sizeof(path), "%s/vfio", dir);
-	mkdir(dir, 0700);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/vfio/vfio", dir);
-	vfio_fd = open("/dev/vfio/vfio", O_RDWR);
-	real_vfio = vfio_fd >= 0;
-	if (!real_vfio)
-		vfio_fd = open(path, O_RDWR | O_CREAT, 0600);
+	vfio_fd = standin_open(&sc, "vfsf");
+	real_vfio = sc.real;
 	if (vfio_fd < 0) {
 		perror("trace_flood: open the stand-in container");
 		return 1;
@@ -304,10 +298,7 @@ int main(int argc, char **argv)
 	/* 512 MiB hold 3.7 million calls: the generators' 3 s flat out fit */
 	one_run(vs, mode, !real_vfio, 1e12, 3, "512M", &burst);
 	close(vfio_fd);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/vfio", dir);
-	rmdir(path);
-	rmdir(dir);
+	standin_remove(&sc);
 
 	printf("trace_flood: VFIO ioctls on %s from %d threads for %.0f s each run, `vfioscope "
 	       "trace` writing to a pipe this program drains\n",

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "vfioscope/tracer/tracer.h"
+#include "standin.h"
 
 #define ROUNDS	      5
 #define N_VFIO	      200000
@@ -372,7 +373,7 @@ int main(int argc, char **argv)
 {
 	const char *vs = argc > 1 ? argv[1] : "build/vfioscope";
 	const char *want_mode = argc > 2 ? argv[2] : NULL;
-	char dir[64], path[96];
+	struct standin sc;
 	struct result res[ROWS] = {
 		[BARE] = { "bare" },
 		[TRACE] = { "vfioscope trace" },
@@ -398,15 +399,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trace_overhead: needs root\n");
 		return 77;
 	}
-	snprintf(dir, sizeof(dir), "/dev/shm/vfsb-%d", getpid());
-	snprintf(path, sizeof(path), "%s/vfio", dir);
-	mkdir(dir, 0700);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/vfio/vfio", dir);
-	vfio_fd = open("/dev/vfio/vfio", O_RDWR);
-	real_vfio = vfio_fd >= 0;
-	if (!real_vfio)
-		vfio_fd = open(path, O_RDWR | O_CREAT, 0600);
+	vfio_fd = standin_open(&sc, "vfsb");
+	real_vfio = sc.real;
 	topts.test_hook = !real_vfio;
 	if (vfio_fd < 0) {
 		perror("trace_overhead: open the stand-in container");
@@ -493,10 +487,7 @@ int main(int argc, char **argv)
 	if (mounted_tracefs)
 		umount(TRACEFS);
 	close(vfio_fd);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/vfio", dir);
-	rmdir(path);
-	rmdir(dir);
+	standin_remove(&sc);
 
 	printf("trace_overhead: ns per call (best of %d rounds), VFIO ioctls on %s, tracer mode %s\n",
 	       ROUNDS, real_vfio ? "/dev/vfio/vfio" : "a stand-in container (test hook)", mode);
